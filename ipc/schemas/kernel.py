@@ -1,0 +1,44 @@
+"""The kernel's control API (`kernel.*` requests) and its announcements."""
+from __future__ import annotations
+
+import msgspec
+
+
+class ProcessInfo(msgspec.Struct, frozen=True, kw_only=True, tag="process_info"):
+    name: str
+    state: str
+    pid: int | None
+    uptime_s: float | None
+    restarts: int
+    last_exit: str | None
+    rss_kb: int | None
+    msgs_in: int = 0
+    msgs_out: int = 0
+    drops: int = 0
+    rejects: int = 0
+
+
+class ProcessList(msgspec.Struct, frozen=True, kw_only=True, tag="process_list"):
+    image: str
+    hot_path: str
+    phase: str
+    processes: list[ProcessInfo]
+
+
+class ProcessName(msgspec.Struct, frozen=True, kw_only=True, tag="process_name"):
+    name: str
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True, tag="accepted"):
+    """The kernel took the request; what it started happens asynchronously."""
+
+    detail: str = ""
+
+
+class ProcessStateChanged(msgspec.Struct, frozen=True, kw_only=True, tag="process_state"):
+    """Published, retained, on `kernel.process.<name>`."""
+
+    name: str
+    old: str
+    new: str
+    pid: int | None

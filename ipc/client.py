@@ -1,0 +1,246 @@
+"""A process's connection to the bus: one DEALER socket, owned by one pump task.
+
+The pump is the only task that touches the socket. Other tasks hand it outgoing messages through
+a bounded outbox (a full outbox makes the sender wait: backpressure, not loss) and get incoming
+messages through per-subscription queues of batches, so that one wake-up moves many messages.
+
+Joining: HELLO (name, pid, provided prefixes) -> the kernel's Welcome. Subscriptions and
+unsubscriptions are acknowledged by the kernel, so once `subscribe()` returns every later
+publication is delivered. Requests carry a deadline; the caller never waits past it.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+import trio
+import zmq
+
+from carnel.ipc import _impl
+from carnel.ipc.errors import Timeout, Unavailable, error_for
+from carnel.ipc.schemas.bus import ErrorReply, Hello, Welcome
+from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
+from carnel.ipc.trio_socket import TrioSocket
+from carnel.ipc.wire import Flag, Header, Kind
+
+OUTBOX = 1000
+_encode = msgspec.msgpack.Encoder().encode
+_welcome = msgspec.msgpack.Decoder(Welcome)
+_error = msgspec.msgpack.Decoder(ErrorReply)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One received message, its payload and attachments still in the received frames."""
+
+    header: Header
+    payload: memoryview
+    attachments: list[memoryview]
+
+
+Sink = Callable[[list[Delivery]], None]
+
+
+class Outbox:
+    """Bounded queue of outgoing messages, drained by the pump."""
+
+    def __init__(self, limit: int, kick: Callable[[], None]) -> None:
+        self.queue: collections.deque[list] = collections.deque()
+        self.limit = limit
+        self._kick = kick
+        self._space = trio.Event()
+
+    async def put(self, frames: list) -> None:
+        while len(self.queue) >= self.limit:
+            await self._space.wait()
+        self.queue.append(frames)
+        self._kick()
+
+    def freed(self) -> None:
+        if not self._space.is_set():
+            self._space.set()
+            self._space = trio.Event()
+
+
+class BusClient:
+    """A joined connection to the kernel's router."""
+
+    def __init__(self, endpoint: str, name: str, *, provides: list[str] = (),
+                 ctx: zmq.Context | None = None) -> None:
+        self.endpoint = endpoint
+        self.name = name
+        self.provides = [validate_subject(p) for p in provides]
+        self.ctx = ctx or zmq.Context.instance()
+        self.welcome: Welcome | None = None
+        self.sinks: SubscriptionIndex = SubscriptionIndex()
+        self.request_sink: Sink | None = None
+        self.dropped_replies = 0
+        self._ids = itertools.count(1)
+        self._calls: dict[int, trio.MemorySendChannel] = {}
+        self._outbox = Outbox(OUTBOX, self._kick)
+        self._sinks_by_subject: dict[str, list[Sink]] = {}
+        self._wake: trio.CancelScope | None = None
+        self._tsock: TrioSocket | None = None
+        self._closing = False
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED, join_timeout: float = 10) -> None:
+        """Connect, join, and pump messages until cancelled; started() once joined."""
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 500)
+        sock.setsockopt(zmq.SNDHWM, 10_000)
+        sock.setsockopt(zmq.RCVHWM, 10_000)
+        sock.connect(self.endpoint)
+        self._tsock = TrioSocket(sock)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._pump)
+                with trio.fail_after(join_timeout):
+                    payload = await self.request_raw(
+                        Kind.HELLO, "hello",
+                        _encode(Hello(name=self.name, pid=os.getpid(), provides=self.provides)),
+                        timeout=join_timeout,
+                    )
+                self.welcome = _welcome.decode(payload.payload)
+                task_status.started(self.welcome)
+                await trio.sleep_forever()
+        except trio.TooSlowError:
+            raise Unavailable(f"no kernel answered at {self.endpoint} within {join_timeout} s") from None
+        finally:
+            self._say_goodbye()
+            self._tsock.close(linger_ms=200)
+
+    def _say_goodbye(self) -> None:
+        if self.welcome is None:
+            return
+        try:
+            self._tsock.sock.send_multipart(
+                [_impl.pack_header(Kind.CONTROL, "bye"), b""], zmq.DONTWAIT)
+        except zmq.ZMQError:
+            pass  # the kernel is gone or busy: it will notice our silence instead
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def publish_raw(self, subject: str, payload: bytes, attachments=(), *,
+                          retain: bool = False) -> None:
+        header = _impl.pack_header(
+            Kind.PUB, subject, flags=Flag.RETAIN if retain else 0, msg_id=next(self._ids),
+            timestamp_ns=time.time_ns(),
+        )
+        await self._outbox.put([header, payload, *attachments])
+
+    async def send_frames(self, frames: list) -> None:
+        await self._outbox.put(frames)
+
+    async def request_raw(self, kind: int, subject: str, payload: bytes, attachments=(), *,
+                          timeout: float) -> Delivery:
+        """Send a message that the kernel answers (REQ, SUB, UNSUB, HELLO) and await the answer."""
+        msg_id = next(self._ids)
+        send, receive = trio.open_memory_channel(1)
+        self._calls[msg_id] = send
+        try:
+            header = _impl.pack_header(
+                kind, subject, msg_id=msg_id, timestamp_ns=time.time_ns(),
+                timeout_ms=max(1, int(timeout * 1000)) if kind == Kind.REQ else 0,
+            )
+            await self._outbox.put([header, payload, *attachments])
+            # The kernel answers Timeout at the deadline; the grace covers its way back to us.
+            with trio.move_on_after(timeout + 0.5):
+                reply = await receive.receive()
+                if reply.header.kind == Kind.ERR:
+                    err = _error.decode(reply.payload)
+                    raise error_for(err.code, err.message, subject)
+                return reply
+            raise Timeout(f"no reply within {timeout} s", subject)
+        finally:
+            del self._calls[msg_id]
+
+    async def subscribe(self, pattern: str, sink: Sink, timeout: float = 5) -> None:
+        """Deliver publications matching `pattern` to `sink`; returns once the kernel has it."""
+        validate_pattern(pattern)
+        self.sinks.add(pattern, sink)
+        self._sinks_by_subject.clear()
+        await self.request_raw(Kind.SUB, pattern, b"", timeout=timeout)
+
+    async def unsubscribe(self, pattern: str, sink: Sink, timeout: float = 5) -> None:
+        self.sinks.remove(pattern, sink)
+        self._sinks_by_subject.clear()
+        if not self.sinks.holders_of(pattern):
+            await self.request_raw(Kind.UNSUB, pattern, b"", timeout=timeout)
+
+    # -- the pump -------------------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+
+    async def _pump(self) -> None:
+        tsock = self._tsock
+        sock = tsock.sock
+        queue = self._outbox.queue
+        while True:
+            sent = 0
+            while queue:
+                try:
+                    sock.send_multipart(queue[0], zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                queue.popleft()
+                sent += 1
+            if sent:
+                self._outbox.freed()
+            batch = []
+            while len(batch) < 1000:
+                try:
+                    batch.append(sock.recv_multipart(zmq.NOBLOCK, copy=False))
+                except zmq.Again:
+                    break
+            if batch:
+                self._dispatch(batch)
+            if sent or batch:
+                await trio.lowlevel.checkpoint()
+                continue
+            want = zmq.POLLIN | (zmq.POLLOUT if queue else 0)
+            with trio.CancelScope() as self._wake:
+                while not sock.getsockopt(zmq.EVENTS) & want:
+                    await trio.lowlevel.wait_readable(tsock._fd)
+            self._wake = None
+
+    def _dispatch(self, batch: list[list[zmq.Frame]]) -> None:
+        parse = _impl.parse_header
+        by_sink: dict[Sink, list[Delivery]] = {}
+        for frames in batch:
+            if len(frames) < 2:
+                continue
+            header = parse(frames[0].buffer)
+            delivery = Delivery(header, frames[1].buffer, [f.buffer for f in frames[2:]])
+            kind = header.kind
+            if kind == Kind.PUB:
+                for sink in self._sinks_for(header.subject):
+                    by_sink.setdefault(sink, []).append(delivery)
+            elif kind == Kind.REQ:
+                if self.request_sink is not None:
+                    by_sink.setdefault(self.request_sink, []).append(delivery)
+            else:  # REP, ERR, HELLO: an answer to something we asked
+                waiter = self._calls.get(header.corr_id)
+                if waiter is None:
+                    self.dropped_replies += 1
+                else:
+                    waiter.send_nowait(delivery)
+        for sink, deliveries in by_sink.items():
+            sink(deliveries)
+
+    def _sinks_for(self, subject: str) -> list[Sink]:
+        sinks = self._sinks_by_subject.get(subject)
+        if sinks is None:
+            sinks = list(self.sinks.match(subject))
+            if len(self._sinks_by_subject) > 10_000:
+                self._sinks_by_subject.clear()
+            self._sinks_by_subject[subject] = sinks
+        return sinks

@@ -1,0 +1,465 @@
+"""The kernel's router: one Trio task that owns the bus's ROUTER socket.
+
+Publications from known peers are routed by the hot loop (`carnel.ipc._impl.RouteLoop`, compiled
+or pure). Everything else comes back to this module's slow path: peers joining, subscriptions,
+requests and replies, readiness and heartbeats. The router never blocks on a peer: every send is
+non-blocking, and a peer whose queue is full loses that message alone, counted.
+
+Other tasks reach the socket only through `post()`, which queues a callable for the router task.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import msgspec
+import structlog
+import trio
+import zmq
+
+from carnel.ipc import _impl
+from carnel.ipc.errors import CallError
+from carnel.ipc.schemas.bus import (
+    BusStats,
+    ErrorReply,
+    Hello,
+    ProcessStats,
+    SubjectStats,
+    Welcome,
+)
+from carnel.ipc.subjects import (
+    ProviderIndex,
+    SubjectError,
+    SubscriptionIndex,
+    matches,
+    validate_subject,
+)
+from carnel.ipc.trio_socket import TrioSocket
+from carnel.ipc.wire import Flag, Header, Kind, WireError, check_source
+from carnel.kernel.events import PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.requests import Pending, PendingRequests
+
+KERNEL = "kernel"
+LocalHandler = Callable[[Header, bytes], Awaitable[bytes]]
+
+_hello_decoder = msgspec.msgpack.Decoder(Hello)
+_encoder = msgspec.msgpack.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSettings:
+    endpoint: str
+    heartbeat_ms: int = 1000
+    heartbeat_misses: int = 3
+    max_message_size: int = 32 * 2**20
+    hwm: int = 1000
+    default_timeout_ms: int = 5000
+    max_timeout_ms: int = 300_000
+
+
+@dataclass(slots=True)
+class Connection:
+    """What the router knows of a joined process beyond the hot loop's Peer."""
+
+    peer: object  # the implementation's Peer
+    pid: int
+    provides: list[str]
+    last_seen: float
+    patterns: set[str] = field(default_factory=set)
+
+
+class Router:
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        settings: RouterSettings,
+        events: trio.MemorySendChannel[PeerEvent] | None = None,
+        impl=_impl.ACTIVE,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.impl = impl
+        self.events = events
+        self.log = structlog.get_logger().bind(process=KERNEL)
+        self.table = impl.RouteTable(self._resolve)
+        self.subscriptions: SubscriptionIndex = SubscriptionIndex()
+        self.providers: ProviderIndex = ProviderIndex()
+        self.local: dict[str, LocalHandler] = {}
+        # The supervisor watches its own processes' heartbeats and says when they exit;
+        # the router reaps only the others (tools, tests) when they fall silent.
+        self.supervised: frozenset[str] = frozenset()
+        self.connections: dict[bytes, Connection] = {}
+        self.by_name: dict[str, bytes] = {}
+        self.pending = PendingRequests()
+        self.anonymous_rejects: collections.Counter[str] = collections.Counter()
+        self.requests_timed_out = 0
+        self._commands: collections.deque[Callable[[], None]] = collections.deque()
+        self._wake: trio.CancelScope | None = None
+        self._tsock: TrioSocket | None = None
+        self._nursery: trio.Nursery | None = None
+        self._msg_id = 0
+
+    # -- the task ---------------------------------------------------------------------------
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        sock = self.ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        sock.setsockopt(zmq.SNDHWM, self.settings.hwm)
+        sock.setsockopt(zmq.RCVHWM, self.settings.hwm)
+        sock.setsockopt(zmq.MAXMSGSIZE, self.settings.max_message_size)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(self.settings.endpoint)
+        self._tsock = TrioSocket(sock)
+        loop = self.impl.RouteLoop(sock, self.table)
+        self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await self._serve(loop)
+        finally:
+            self._tsock.close()
+
+    async def _serve(self, loop) -> None:
+        table = self.table
+        while True:
+            while self._commands:
+                self._commands.popleft()()
+            handled = loop.drain()
+            if table.slow:
+                batch, table.slow = table.slow, []
+                for frames in batch:
+                    self._slow_path(frames)
+            self._expire()
+            if handled:
+                await trio.lowlevel.checkpoint()
+                continue
+            with trio.CancelScope(deadline=self._next_wake()) as self._wake:
+                if self._commands:
+                    self._wake.cancel()
+                await self._tsock.wait(zmq.POLLIN)
+            self._wake = None
+
+    def post(self, command: Callable[[], None]) -> None:
+        """Run `command` in the router task (the only task that may touch the socket)."""
+        self._commands.append(command)
+        if self._wake is not None:
+            self._wake.cancel()
+
+    def provide_local(self, prefix: str, handler: LocalHandler) -> None:
+        """Answer requests under `prefix` inside the kernel (the control API)."""
+        self.local[prefix] = handler
+
+    def _next_wake(self) -> float:
+        hb = self.settings.heartbeat_ms / 1000
+        return min(self.pending.next_deadline(), trio.current_time() + hb)
+
+    # -- slow path ----------------------------------------------------------------------------
+
+    def _slow_path(self, frames: list) -> None:
+        identity = frames[0].bytes if isinstance(frames[0], zmq.Frame) else frames[0]
+        conn = self.connections.get(identity)
+        if len(frames) < 3:
+            self._reject(conn, "frames")
+            return
+        try:
+            header = self.impl.parse_header(_bytes(frames[1]))
+        except WireError as exc:
+            self._reject(conn, exc.reason)
+            return
+        if conn is None:
+            if header.kind == Kind.HELLO:
+                self._hello(identity, header, frames)
+            else:
+                self._reject(None, "unknown_peer")
+                if header.kind == Kind.REQ:
+                    self._send_error(identity, header.msg_id, header.subject,
+                                     "denied", "say HELLO first")
+            return
+        conn.last_seen = trio.current_time()
+        handler = self._handlers.get(header.kind)
+        if handler is None:
+            self._reject(conn, "kind")
+            return
+        handler(self, conn, identity, header, frames)
+
+    def _reject(self, conn: Connection | None, reason: str) -> None:
+        if conn is None:
+            self.anonymous_rejects[reason] += 1
+            return
+        rejects = conn.peer.rejects
+        rejects[reason] = rejects.get(reason, 0) + 1
+
+    def _hello(self, identity: bytes, header: Header, frames: list) -> None:
+        try:
+            hello = _hello_decoder.decode(_bytes(frames[2]))
+            check_source(hello.name.encode("ascii"))
+            providing = [validate_subject(p) for p in hello.provides]
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, WireError,
+                SubjectError) as exc:
+            self._reject(None, "bad_hello")
+            self.log.warning("hello_refused", error=str(exc))
+            return
+        old = self.by_name.get(hello.name)
+        if old is not None:
+            self._leave(old, "replaced")
+        peer = self.impl.Peer(identity, hello.name)
+        conn = Connection(peer=peer, pid=hello.pid, provides=providing,
+                          last_seen=trio.current_time())
+        self.connections[identity] = conn
+        self.by_name[hello.name] = identity
+        self.table.peers[identity] = peer
+        for prefix in providing:
+            self.providers.add(prefix, identity)
+        welcome = Welcome(name=hello.name, heartbeat_ms=self.settings.heartbeat_ms,
+                          implementation=self.impl.name)
+        self._send(identity, self._reply_header(Kind.HELLO, header), _encoder.encode(welcome))
+        self.log.info("peer_joined", peer=hello.name, pid=hello.pid, provides=providing)
+        self._emit(PeerJoined(hello.name, hello.pid))
+
+    def _leave(self, identity: bytes, reason: str) -> None:
+        conn = self.connections.pop(identity, None)
+        if conn is None:
+            return
+        name = conn.peer.name
+        if self.by_name.get(name) == identity:
+            del self.by_name[name]
+        self.table.peers.pop(identity, None)
+        self.subscriptions.remove_holder(conn.peer)
+        for prefix in conn.provides:
+            self.providers.remove(prefix, identity)
+        for pending in self.pending.drop_provider(identity):
+            self._send_error(pending.caller, pending.caller_msg_id, pending.subject,
+                             "unavailable", f"{name} left ({reason}) before answering")
+        self.pending.drop_caller(identity)
+        self.table.invalidate()
+        self.log.info("peer_left", peer=name, reason=reason)
+        self._emit(PeerLeft(name, reason))
+
+    def _subscribe(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        pattern = header.subject
+        if pattern not in conn.patterns:
+            conn.patterns.add(pattern)
+            self.subscriptions.add(pattern, conn.peer)
+            self.table.invalidate()
+        # Acknowledge (echoing the kind: a REP may not carry a wildcard) first, so the
+        # subscriber knows everything after this ack is live...
+        self._send(identity, self._reply_header(header.kind, header), b"")
+        # ...then hand it the kept values it has not seen.
+        for route in self.table.routes.values():
+            kept = route.retained
+            if kept is not None and matches(pattern, route.subject.decode()):
+                replay = self.impl.parse_header(_bytes(kept[0]))
+                stamped = self.impl.pack_header(
+                    replay.kind, replay.subject, flags=replay.flags | Flag.RETAINED,
+                    seq=replay.seq, msg_id=replay.msg_id, timestamp_ns=replay.timestamp_ns,
+                    source=replay.source,
+                )
+                self._send(identity, stamped, *kept[1:])
+
+    def _unsubscribe(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        if header.subject in conn.patterns:
+            conn.patterns.discard(header.subject)
+            self.subscriptions.remove(header.subject, conn.peer)
+            self.table.invalidate()
+        self._send(identity, self._reply_header(header.kind, header), b"")
+
+    def _request(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        timeout_ms = header.timeout_ms or self.settings.default_timeout_ms
+        timeout_ms = min(timeout_ms, self.settings.max_timeout_ms)
+        local = self._local_handler(header.subject)
+        if local is not None:
+            self._nursery.start_soon(self._answer_locally, local, identity, header,
+                                     bytes(_bytes(frames[2])), timeout_ms)
+            return
+        provider = self.providers.lookup(header.subject)
+        if provider is None:
+            self._send_error(identity, header.msg_id, header.subject, "unavailable",
+                             f"no connected process provides {header.subject}")
+            return
+        forward_id = self.pending.add(Pending(
+            caller=identity, caller_msg_id=header.msg_id, provider=provider,
+            subject=header.subject, deadline=trio.current_time() + timeout_ms / 1000,
+        ))
+        forwarded = self.impl.pack_header(
+            Kind.REQ, header.subject, flags=header.flags, msg_id=forward_id,
+            timestamp_ns=header.timestamp_ns, timeout_ms=timeout_ms, source=conn.peer.name,
+        )
+        self._send(provider, forwarded, *frames[2:])
+
+    def _reply(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        pending = self.pending.answer(header.corr_id, identity)
+        if pending is None:
+            self._reject(conn, "unexpected_reply")  # late (timed out) or never asked
+            return
+        answered = self.impl.pack_header(
+            header.kind, pending.subject, flags=header.flags, corr_id=pending.caller_msg_id,
+            timestamp_ns=header.timestamp_ns, source=conn.peer.name,
+        )
+        self._send(pending.caller, answered, *frames[2:])
+
+    def _ready(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        self.log.info("peer_ready", peer=conn.peer.name)
+        self._emit(PeerReady(conn.peer.name))
+
+    def _heartbeat(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        self._emit(PeerSeen(conn.peer.name))
+
+    def _control(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        if header.subject == "bye":
+            self._leave(identity, "closed")
+        else:
+            self._reject(conn, "control")
+
+    def _malformed_pub(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        self._reject(conn, "frames")
+
+    _handlers = {
+        Kind.SUB: _subscribe,
+        Kind.UNSUB: _unsubscribe,
+        Kind.REQ: _request,
+        Kind.REP: _reply,
+        Kind.ERR: _reply,
+        Kind.READY: _ready,
+        Kind.HEARTBEAT: _heartbeat,
+        Kind.CONTROL: _control,
+        Kind.PUB: _malformed_pub,
+    }
+
+    # -- requests the kernel answers itself -----------------------------------------------------
+
+    def _local_handler(self, subject: str) -> LocalHandler | None:
+        head = subject.split(".", 1)[0]
+        return self.local.get(head)
+
+    async def _answer_locally(self, handler: LocalHandler, identity: bytes, header: Header,
+                              payload: bytes, timeout_ms: int) -> None:
+        try:
+            with trio.fail_after(timeout_ms / 1000):
+                reply = await handler(header, payload)
+        except CallError as exc:
+            self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
+                                               exc.code, exc.message))
+        except trio.TooSlowError:
+            self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
+                                               "timeout", "the kernel did not answer in time"))
+        else:
+            self.post(lambda: self._send(identity, self._reply_header(Kind.REP, header), reply))
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def _reply_header(self, kind: int, request: Header) -> bytes:
+        return self.impl.pack_header(kind, request.subject, corr_id=request.msg_id, source=KERNEL)
+
+    def _send_error(self, identity: bytes, msg_id: int, subject: str, code: str, message: str) -> None:
+        header = self.impl.pack_header(Kind.ERR, subject, corr_id=msg_id, source=KERNEL)
+        self._send(identity, header, _encoder.encode(ErrorReply(code=code, message=message)))
+
+    def _send(self, identity: bytes, *frames) -> bool:
+        """Send without ever blocking; a full or vanished peer loses this message, counted."""
+        try:
+            self._tsock.sock.send_multipart([identity, *frames], zmq.DONTWAIT, copy=False)
+        except zmq.Again:
+            self._count_drop(identity)
+            return False
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EHOSTUNREACH:
+                raise
+            self._count_drop(identity)
+            return False
+        return True
+
+    def _count_drop(self, identity: bytes) -> None:
+        conn = self.connections.get(identity)
+        if conn is not None:
+            conn.peer.drops += 1
+
+    def publish(self, subject: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish from the kernel itself (process states); call from the router task or post()."""
+        route = self.table.routes.get(subject.encode())
+        if route is None:
+            route = self.impl.Route(subject.encode())
+            self.table.routes[route.subject] = route
+        if route.generation != self.table.generation:
+            self._resolve(route)
+            route.generation = self.table.generation
+        route.seq = route.seq + 1 if route.seq < 0xFFFFFFFF else 1
+        self._msg_id += 1
+        header = self.impl.pack_header(
+            Kind.PUB, subject, flags=Flag.RETAIN if retain else 0, seq=route.seq,
+            msg_id=self._msg_id, timestamp_ns=_now_ns(), source=KERNEL,
+        )
+        route.msgs += 1
+        route.bytes += len(payload)
+        if retain:
+            route.retained = [header, payload]
+        for peer in route.peers:
+            if self._send(peer.identity, header, payload):
+                peer.msgs_out += 1
+                peer.bytes_out += len(payload)
+            else:
+                route.drops += 1
+
+    # -- housekeeping ---------------------------------------------------------------------------
+
+    def _resolve(self, route) -> None:
+        route.peers = sorted(self.subscriptions.match(route.subject.decode()),
+                             key=lambda p: p.identity)
+
+    def _expire(self) -> None:
+        now = trio.current_time()
+        for pending in self.pending.expire(now):
+            self.requests_timed_out += 1
+            self._send_error(pending.caller, pending.caller_msg_id, pending.subject, "timeout",
+                             f"no reply to {pending.subject} before the caller's deadline")
+        silence = self.settings.heartbeat_ms * self.settings.heartbeat_misses / 1000
+        for identity, conn in list(self.connections.items()):
+            if now - conn.last_seen > silence and conn.peer.name not in self.supervised:
+                self._leave(identity, "silent")
+
+    def forget(self, name: str, reason: str) -> None:
+        """A process has gone (its exit was seen): drop its connection now."""
+        identity = self.by_name.get(name)
+        if identity is not None:
+            self._leave(identity, reason)
+
+    def _emit(self, event: PeerEvent) -> None:
+        if self.events is None:
+            return
+        try:
+            self.events.send_nowait(event)
+        except trio.WouldBlock:
+            self.log.warning("kernel_events_full", dropped=type(event).__name__)
+
+    def stats(self) -> BusStats:
+        processes = [
+            ProcessStats(
+                name=c.peer.name, pid=c.pid, msgs_in=c.peer.msgs_in, bytes_in=c.peer.bytes_in,
+                msgs_out=c.peer.msgs_out, bytes_out=c.peer.bytes_out, drops=c.peer.drops,
+                rejects=dict(c.peer.rejects),
+            )
+            for c in self.connections.values()
+        ]
+        subjects = [
+            SubjectStats(
+                subject=r.subject.decode(), subscribers=len(r.peers), seq=r.seq, msgs=r.msgs,
+                bytes=r.bytes, drops=r.drops, retained=r.retained is not None,
+            )
+            for r in self.table.routes.values()
+        ]
+        return BusStats(
+            implementation=self.impl.name, processes=sorted(processes, key=lambda p: p.name),
+            subjects=sorted(subjects, key=lambda s: s.subject),
+            anonymous_rejects=dict(self.anonymous_rejects),
+            requests_timed_out=self.requests_timed_out,
+        )
+
+
+def _bytes(frame) -> bytes | memoryview:
+    return frame.buffer if isinstance(frame, zmq.Frame) else frame
+
+
+def _now_ns() -> int:
+    return time.time_ns()

@@ -1,0 +1,288 @@
+"""The router with real sockets in one Trio run: services are in-process BusClients/Services."""
+from __future__ import annotations
+
+import msgspec
+import pytest
+import trio
+import zmq
+
+from carnel.ipc import _impl
+from carnel.ipc.client import BusClient
+from carnel.ipc.errors import BadRequest, Internal, Timeout, Unavailable
+from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.trip import Trip
+from carnel.ipc.schemas.vehicle import Signal
+from carnel.ipc.service import Service
+from carnel.ipc.settings import ProcessSettings
+from carnel.ipc.wire import Flag, Kind
+from carnel.kernel.events import PeerJoined, PeerLeft, PeerReady
+from carnel.kernel.router import Router, RouterSettings
+
+IMPLS = sorted(_impl.available())
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request):
+    return _impl.available()[request.param]
+
+
+@pytest.fixture
+def ctx():
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+@pytest.fixture
+def endpoint(tmp_path):
+    return f"ipc://{tmp_path}/bus.sock"
+
+
+class Bus:
+    """A router in the test's nursery, plus helpers to join it."""
+
+    def __init__(self, nursery, ctx, endpoint, impl):
+        self.nursery = nursery
+        self.ctx = ctx
+        self.endpoint = endpoint
+        self.events_send, self.events = trio.open_memory_channel(1000)
+        self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=200), self.events_send, impl)
+
+    async def start(self):
+        await self.nursery.start(self.router.run)
+        return self
+
+    async def client(self, name, provides=()):
+        client = BusClient(self.endpoint, name, provides=list(provides), ctx=self.ctx)
+        await self.nursery.start(client.run)
+        return client
+
+    async def service(self, svc: Service):
+        await self.nursery.start(svc.serve, ProcessSettings(name=svc.name, bus=self.endpoint, log_format="json"))
+        return svc
+
+
+def collector():
+    got = []
+    arrived = trio.Event()
+
+    def sink(batch):
+        got.extend(batch)
+        arrived.set()
+
+    return got, sink
+
+
+async def wait_for(predicate, timeout=5):
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.005)
+
+
+async def test_publication_reaches_every_matching_subscriber_stamped_with_the_publisher(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        pub = await bus.client("gps")
+        a = await bus.client("nav")
+        b = await bus.client("logger")
+        got_a, sink_a = collector()
+        got_b, sink_b = collector()
+        await a.subscribe("gps.fix", sink_a)
+        await b.subscribe("gps.>", sink_b)
+        for i in range(10):
+            await pub.publish_raw("gps.fix", b"fix-%d" % i)
+        await pub.publish_raw("gps.status", b"status")
+        await wait_for(lambda: len(got_a) == 10 and len(got_b) == 11)
+        assert [bytes(d.payload) for d in got_a] == [b"fix-%d" % i for i in range(10)]
+        assert {d.header.source for d in got_a + got_b} == {"gps"}
+        assert [d.header.seq for d in got_a] == list(range(1, 11))
+        nursery.cancel_scope.cancel()
+
+
+async def test_retained_value_is_delivered_at_once_to_a_new_subscriber(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        pub = await bus.client("vehicle")
+        await pub.publish_raw("vehicle.speed", b"old", retain=True)
+        await pub.publish_raw("vehicle.speed", b"latest", retain=True)
+        await pub.publish_raw("vehicle.gear", b"not-kept")
+        probe = await bus.client("probe")
+        got, sink = collector()
+        await probe.subscribe("probe.sync", sink)
+        await pub.publish_raw("probe.sync", b"")  # everything before this was routed
+        await wait_for(lambda: len(got) == 1)
+        late = await bus.client("hmi")
+        got, sink = collector()
+        await late.subscribe("vehicle.>", sink)
+        await wait_for(lambda: len(got) == 1)
+        assert bytes(got[0].payload) == b"latest"
+        assert got[0].header.flags & Flag.RETAINED
+        assert got[0].header.source == "vehicle"
+        nursery.cancel_scope.cancel()
+
+
+async def test_request_reaches_the_provider_of_the_prefix_and_the_reply_comes_back(ctx, endpoint, impl):
+    svc = Service("trip")
+
+    @svc.provide("trip.reset")
+    async def reset(req: Empty) -> Trip:
+        return Trip(metres=0.0, since_ns=42)
+
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.service(svc)
+        caller = Service("hmi")
+        await bus.service(caller)
+        reply = await caller.call("trip.reset", Empty(), Trip, timeout=2)
+        assert reply == Trip(metres=0.0, since_ns=42)
+        nursery.cancel_scope.cancel()
+
+
+async def test_request_without_provider_fails_unavailable_at_once(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        caller = await bus.service(Service("hmi"))
+        with trio.fail_after(1):
+            with pytest.raises(Unavailable):
+                await caller.call("nav.route", Empty(), Empty, timeout=30)
+        nursery.cancel_scope.cancel()
+
+
+async def test_provider_that_never_answers_gives_timeout_at_the_callers_deadline(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.client("nav", provides=["nav"])  # joins, but never answers
+        caller = await bus.service(Service("hmi"))
+        start = trio.current_time()
+        with pytest.raises(Timeout):
+            await caller.call("nav.route", Empty(), Empty, timeout=0.3)
+        assert 0.3 <= trio.current_time() - start < 2
+        assert bus.router.requests_timed_out == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_bad_request_and_handler_failure_are_typed(ctx, endpoint, impl):
+    svc = Service("nav")
+
+    @svc.provide("nav.route")
+    async def route(req: Trip) -> Trip:
+        raise RuntimeError("map not loaded")
+
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.service(svc)
+        caller = await bus.service(Service("hmi"))
+        with pytest.raises(BadRequest):
+            await caller.call("nav.route", Signal(path="x", value=1), Trip, timeout=2)
+        with pytest.raises(Internal, match="map not loaded"):
+            await caller.call("nav.route", Trip(metres=1.0), Trip, timeout=2)
+        with pytest.raises(BadRequest, match="no handler"):
+            await caller.call("nav.route.fastest", Trip(metres=1.0), Trip, timeout=2)
+        with pytest.raises(Unavailable):
+            await caller.call("nav.other", Trip(metres=1.0), Trip, timeout=2)
+        nursery.cancel_scope.cancel()
+
+
+async def test_typed_subscription_decodes_and_passes_attachments(ctx, endpoint, impl):
+    got = []
+    done = trio.Event()
+    svc = Service("hmi")
+
+    @svc.subscribe("vehicle.speed")
+    async def on_speed(msg: Signal, delivery) -> None:
+        got.append((msg, [bytes(a) for a in delivery.attachments], delivery.header.source))
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.service(svc)
+        pub = await bus.service(Service("can"))
+        await pub.publish("vehicle.speed", Signal(path="Vehicle.Speed", value=88.5, unit="km/h"),
+                          attachments=[b"\x00" * 1000])
+        with trio.fail_after(5):
+            await done.wait()
+        assert got == [(Signal(path="Vehicle.Speed", value=88.5, unit="km/h"), [b"\x00" * 1000], "can")]
+        nursery.cancel_scope.cancel()
+
+
+async def test_undecodable_payload_is_counted_not_fatal(ctx, endpoint, impl):
+    got = []
+    svc = Service("hmi")
+
+    @svc.subscribe("vehicle.speed")
+    async def on_speed(msg: Signal) -> None:
+        got.append(msg)
+
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.service(svc)
+        pub = await bus.client("can")
+        await pub.publish_raw("vehicle.speed", b"\x91" * 10_000)  # deeply nested arrays
+        await pub.publish_raw("vehicle.speed", msgspec.msgpack.encode(Trip(metres=1.0)))
+        await pub.publish_raw("vehicle.speed", msgspec.msgpack.encode(Signal(path="ok", value=1)))
+        await wait_for(lambda: len(got) == 1)
+        assert svc.stats.undecodable == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_async_iteration_over_a_subscription(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        reader = await bus.service(Service("hmi"))
+        pub = await bus.service(Service("can"))
+        async with reader.messages("vehicle.*", Signal) as signals:
+            for v in range(5):
+                await pub.publish("vehicle.speed", Signal(path="Vehicle.Speed", value=v))
+            seen = []
+            with trio.fail_after(5):
+                async for sig in signals:
+                    seen.append(sig.value)
+                    if len(seen) == 5:
+                        break
+        assert seen == [0, 1, 2, 3, 4]
+        nursery.cancel_scope.cancel()
+
+
+async def test_peer_events_tell_the_kernel_who_joined_is_ready_and_left(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        svc = Service("media")
+        scope = trio.CancelScope()
+
+        async def serve_then_stop(task_status=trio.TASK_STATUS_IGNORED):
+            with scope:
+                await svc.serve(ProcessSettings(name="media", bus=endpoint, log_format="json"),
+                                task_status=task_status)
+
+        await nursery.start(serve_then_stop)
+        seen = []
+        with trio.fail_after(5):
+            async for event in bus.events:
+                seen.append(event)
+                if isinstance(event, PeerReady):
+                    break
+            scope.cancel()
+            async for event in bus.events:
+                if isinstance(event, PeerLeft):
+                    seen.append(event)
+                    break
+        assert isinstance(seen[0], PeerJoined) and seen[0].name == "media"
+        assert seen[-1] == PeerLeft("media", "closed")
+        nursery.cancel_scope.cancel()
+
+
+async def test_garbage_from_a_joined_peer_is_counted_and_the_bus_keeps_working(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        bad = await bus.client("fuzzer")
+        await bad.send_frames([b"\x01\x01junk", b"payload"])
+        await bad.send_frames([b"only-one-frame"])
+        await bad.send_frames([_impl.pack_header(Kind.SUB, "a.>"), b""][:1])
+        good = await bus.client("good")
+        got, sink = collector()
+        await good.subscribe("ok", sink)
+        await bad.publish_raw("ok", b"still routed")
+        await wait_for(lambda: len(got) == 1)
+        stats = {p.name: p for p in bus.router.stats().processes}
+        assert sum(stats["fuzzer"].rejects.values()) == 3
+        nursery.cancel_scope.cancel()

@@ -115,6 +115,9 @@ setup(
             "import-linter>=2.0",
             "cantools>=39",
             "pyserial>=3.5",
+            "python-can>=4.3",
+            # An independent OBD-II implementation the driver's decoding is checked against.
+            "obd==0.7.3",
         ],
     },
     entry_points={"console_scripts": ["carnel = carnel.kernel.cli:main"]},

@@ -8,6 +8,14 @@ The loop owns nothing: the router gives it the ROUTER socket and a RouteTable, a
 everything else (HELLO, SUB, REQ, unknown peers...) is appended to ``table.slow`` for the router's
 Python code, which runs in the same task right after ``drain()`` returns.
 
+What the router gets, from either twin: each ``table.slow`` entry is a list of the message's
+frames, ``[identity, header, payload, *attachments]`` (shorter if the message was), where
+identity and header are ``bytes`` and payload and attachments are zero-copy frames to treat as
+read-only (zmq.Frame here, carnel.ext.routeloop.Frame in the extension). ``route.retained`` is
+``[stamped header bytes, payload, *attachments]`` with the same frame types. Read frames only
+through what both types offer: the buffer protocol (memoryview, bytes(), msgspec decoders,
+send_multipart with copy=False), len(), ``.bytes`` and ``.buffer``.
+
 No logging and no per-message allocation beyond what pyzmq needs: the loop counts, and the router
 logs from the counters outside the loop.
 """
@@ -77,6 +85,13 @@ class RouteTable:
         self.generation += 1
 
 
+def _for_router(frames: list, identity: bytes) -> list:
+    frames[0] = identity
+    if len(frames) > 1:
+        frames[1] = frames[1].bytes
+    return frames
+
+
 def reject(peer: Peer, reason: str) -> None:
     peer.rejects[reason] = peer.rejects.get(reason, 0) + 1
 
@@ -103,13 +118,14 @@ class RouteLoop:
             except zmq.Again:
                 break
             handled += 1
-            peer = peers.get(frames[0].bytes)
+            identity = frames[0].bytes
+            peer = peers.get(identity)
             if peer is None or len(frames) < 3:
-                table.slow.append(frames)
+                table.slow.append(_for_router(frames, identity))
                 continue
             header = frames[1].buffer
             if len(header) < FIXED_SIZE or header[1] != KIND_PUB:
-                table.slow.append(frames)
+                table.slow.append(_for_router(frames, identity))
                 continue
             size = 0
             for frame in frames[2:]:

@@ -102,25 +102,30 @@ def check_subject(raw: bytes, patterns: bool) -> None:
     if n > MAX_SUBJECT:
         raise WireError("subject", f"subject is {n} bytes, the limit is {MAX_SUBJECT}")
     start = 0
+    token = 1
     while True:
         end = raw.find(b".", start)
         last = end < 0
         if last:
             end = n
         if end == start:
-            raise WireError("subject", f"empty token at byte {start}")
+            raise WireError("subject", f"token {token} is empty")
         if end - start == 1 and raw[start] in (42, 62):  # '*', '>'
             if not patterns:
                 raise WireError("wildcard", "wildcards are allowed only in SUB and UNSUB")
             if raw[start] == 62 and not last:
-                raise WireError("wildcard", "'>' must be the last token")
+                raise WireError("wildcard", "'>' matches the rest of a subject, so it must be "
+                                            "the last token")
         else:
             for i in range(start, end):
                 if not _is_name_byte(raw[i]):
-                    raise WireError("subject", f"subject byte 0x{raw[i]:02x} at {i} is not allowed")
+                    text = raw[start:end].decode("ascii", "replace")
+                    raise WireError("subject", f"token {token} ({text!r}) may hold only letters, "
+                                               "digits, '_' and '-'")
         if last:
             return
         start = end + 1
+        token += 1
 
 
 def _ascii(text: str, field: str) -> bytes:

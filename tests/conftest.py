@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from carnel.ipc import _impl
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=False,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -11,3 +14,16 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("fuzz", max_examples=20_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+# The hot path's twins: every suite that takes `impl` runs against both. `make test` always
+# builds the extension, so a missing one fails loudly unless CARNEL_PURE=1 says to skip it.
+IMPLEMENTATIONS = ["pure"] if os.environ.get("CARNEL_PURE") == "1" else ["pure", "ext"]
+
+
+@pytest.fixture(scope="module", params=IMPLEMENTATIONS)
+def impl(request):
+    found = _impl.available()
+    if request.param not in found:
+        pytest.fail("carnel.ext is not built: run `make ext`, or set CARNEL_PURE=1 to test the "
+                    "pure twin alone")
+    return found[request.param]

@@ -1,0 +1,472 @@
+# cython: language_level=3
+"""The router's hot loop over libzmq's C API: receive, check, stamp and fan out publications.
+
+Twin of ipc/routeloop.py, which documents what the loop does and hands the router; the two are
+driven through the same interface and tested by one suite. This one drives pyzmq's socket through
+`Socket.underlying` and keeps the Socket referenced, so the handle lives as long as the loop.
+
+Per publication it allocates no Python object: the header is checked where libzmq received it,
+the stamped header is built in a C buffer, the payload and attachments go out as zmq_msg_copy
+shares of the received frames (the last peer gets the frames themselves), and the peer and route
+are found through dict keys cached by their bytes (a routing id, a subject) instead of a new
+bytes object per message. Python objects appear only off that path: a slow-path hand-off, a kept
+value, a refusal, a new route.
+
+The GIL stays held: no libzmq call here blocks, the loop reads Python objects between calls, and
+the router process runs no other Python thread that a drain would hold up; a release and
+re-acquire costs ~25 ns, a few percent of a message's cost, for nothing in return.
+"""
+from cpython.buffer cimport PyBuffer_FillInfo
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
+from libc.errno cimport EAGAIN, EHOSTUNREACH, EINTR
+from libc.stdint cimport uint8_t, uint32_t
+from libc.string cimport memcmp, memcpy
+
+cimport cython
+
+import zmq
+
+from header cimport *
+from libzmq cimport *
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object text)
+
+BATCH = 1000  # DESIGN.md: yielding to Trio after every message costs ~5 us/message
+
+cdef unsigned long long MAX_SEQ = 0xFFFFFFFF
+
+cdef enum:
+    KEY_SLOTS = 256  # direct-mapped, so a power of two
+    FIRST_PARTS = 8
+
+# Fault -> the WireError reason ipc/wire.py gives, which peer.rejects counts under.
+cdef tuple REASONS = (None, "short", "version", "kind", "length", "source", "subject",
+                      "wildcard", "range")
+
+
+cdef class Peer:
+    """One connected, authenticated process, with its traffic counters."""
+
+    cdef bytes _identity
+    cdef str _name
+    cdef bytes _stamp  # the name as it is written into headers
+    cdef Fault _name_fault  # why the name cannot be stamped, or FAULT_NONE
+    cdef public unsigned long long msgs_in
+    cdef public unsigned long long bytes_in
+    cdef public unsigned long long msgs_out
+    cdef public unsigned long long bytes_out
+    cdef public unsigned long long drops  # messages for this peer dropped: its queue was full
+    cdef public dict rejects  # reason -> messages refused from this peer
+
+    def __init__(self, bytes identity not None, str name not None) -> None:
+        self._identity = identity
+        self.name = name
+        self.rejects = {}
+
+    @property
+    def identity(self) -> bytes:
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: bytes) -> None:
+        if type(value) is not bytes:
+            raise TypeError(f"a peer's identity is bytes, not {type(value).__name__}")
+        self._identity = value
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        cdef Problem problem
+        if not isinstance(value, str):
+            raise TypeError(f"a peer's name is a str, not {type(value).__name__}")
+        self._name = value
+        if PyUnicode_IS_ASCII(value):
+            self._stamp = value.encode("ascii")
+            self._name_fault = check_source(<const uint8_t *>PyBytes_AS_STRING(self._stamp),
+                                            PyBytes_GET_SIZE(self._stamp), &problem)
+        else:
+            self._stamp = b""
+            self._name_fault = FAULT_SOURCE
+
+
+cdef class Route:
+    """A concrete subject: who receives it, its sequence counter, counters and kept value."""
+
+    cdef public bytes subject
+    cdef public object peers
+    cdef public long long generation
+    cdef public unsigned long long seq
+    cdef public unsigned long long msgs
+    cdef public unsigned long long bytes
+    cdef public unsigned long long drops
+    cdef public object retained  # [stamped header, payload, *attachments], or None
+
+    def __init__(self, bytes subject not None) -> None:
+        self.subject = subject
+        self.peers = []
+        self.generation = -1  # forces a resolve on first use
+        self.retained = None
+
+
+cdef class RouteTable:
+    """What the loop reads: peers by identity, routes by subject, and how to resolve a route.
+
+    `resolve(route)` fills ``route.peers`` from the subscription index; it is called when the
+    route is new or the table's generation moved on (any SUB, UNSUB, connect or disconnect).
+    """
+
+    cdef public dict peers
+    cdef public dict routes
+    cdef public long long generation
+    cdef public object resolve
+    cdef public list slow  # [identity, header, payload, ...] for the router
+    cdef public unsigned long long malformed  # refused before a peer could be charged with them
+
+    def __init__(self, resolve) -> None:
+        self.peers = {}
+        self.routes = {}
+        self.generation = 0
+        self.resolve = resolve
+        self.slow = []
+
+    def invalidate(self) -> None:
+        self.generation += 1
+
+
+cdef class Frame:
+    """A received payload or attachment, shared with libzmq rather than copied.
+
+    What this loop hands over where the pure loop hands a zmq.Frame (table.slow, Route.retained):
+    read it through the buffer protocol (memoryview, bytes(), msgspec, send_multipart with
+    copy=False), len(), `.bytes` or `.buffer`. Read-only.
+    """
+
+    cdef zmq_msg_t msg
+
+    def __cinit__(self) -> None:
+        zmq_msg_init(&self.msg)
+
+    def __dealloc__(self) -> None:
+        zmq_msg_close(&self.msg)
+
+    def __len__(self) -> int:
+        return zmq_msg_size(&self.msg)
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        PyBuffer_FillInfo(view, self, zmq_msg_data(&self.msg), zmq_msg_size(&self.msg), 1, flags)
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
+
+    @property
+    def bytes(self) -> bytes:
+        return PyBytes_FromStringAndSize(<char *>zmq_msg_data(&self.msg), zmq_msg_size(&self.msg))
+
+    @property
+    def buffer(self) -> memoryview:
+        return memoryview(self)
+
+
+cdef inline size_t _slot(const uint8_t *data, Py_ssize_t size) noexcept nogil:
+    # FNV-1a
+    cdef uint32_t h = 2166136261
+    cdef Py_ssize_t i
+    for i in range(size):
+        h = (h ^ data[i]) * 16777619
+    return h & (KEY_SLOTS - 1)
+
+
+cdef inline object _key(PyObject **slots, const uint8_t *data, Py_ssize_t size):
+    """A bytes object equal to `data`: the cached one if it matches, not a new one per message."""
+    cdef size_t slot = _slot(data, size)
+    cdef PyObject *cached = slots[slot]
+    if (cached is not NULL and PyBytes_GET_SIZE(<object>cached) == size
+            and memcmp(PyBytes_AS_STRING(<object>cached), data, size) == 0):
+        return <object>cached
+    key = PyBytes_FromStringAndSize(<const char *>data, size)
+    Py_INCREF(key)
+    Py_XDECREF(cached)
+    slots[slot] = <PyObject *>key
+    return key
+
+
+cdef inline int _forward(void *sock, zmq_msg_t *src, int flags, bint give) noexcept nogil:
+    """Send `src`: a shared copy of it, or with `give` the message itself (it is left empty)."""
+    cdef zmq_msg_t copy
+    cdef int err
+    if give:
+        return zmq_errno() if zmq_msg_send(src, sock, flags) < 0 else 0
+    zmq_msg_init(&copy)
+    if zmq_msg_copy(&copy, src) < 0 or zmq_msg_send(&copy, sock, flags) < 0:
+        err = zmq_errno()
+        zmq_msg_close(&copy)
+        return err
+    return 0
+
+
+cdef int _send(void *sock, const char *identity, size_t identity_len, zmq_msg_t *header,
+               zmq_msg_t *rest, Py_ssize_t count, bint give) noexcept nogil:
+    """Send one peer its copy; 0, errno if the peer refused it, -errno if the socket failed.
+
+    With ROUTER_MANDATORY a ROUTER accepts or refuses a message at its first frame (a full queue
+    gives EAGAIN, a vanished peer EHOSTUNREACH); a later frame that fails is a broken socket.
+    The last peer is given the frames themselves (`give`), saving a shared copy per frame.
+    """
+    cdef Py_ssize_t i
+    cdef int err
+    if zmq_send(sock, identity, identity_len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0:
+        return zmq_errno()
+    err = _forward(sock, header, ZMQ_DONTWAIT | (ZMQ_SNDMORE if count else 0), give)
+    i = 0
+    while err == 0 and i < count:
+        err = _forward(sock, &rest[i], ZMQ_DONTWAIT | (ZMQ_SNDMORE if i + 1 < count else 0), give)
+        i += 1
+    return -err
+
+
+cdef inline Peer _peer(object candidate):
+    # A checked cast lets None through, and the loop reads a Peer's bytes without checks.
+    if type(candidate) is not Peer and not isinstance(candidate, Peer):
+        raise TypeError(f"expected a carnel.ext.routeloop.Peer, got {type(candidate).__name__}")
+    if (<Peer>candidate)._identity is None or (<Peer>candidate)._stamp is None:
+        raise TypeError("a Peer made without Peer(identity, name)")
+    return <Peer>candidate
+
+
+cdef int _reject(Peer peer, Fault fault) except -1:
+    reason = REASONS[fault]
+    rejects = peer.rejects
+    rejects[reason] = rejects.get(reason, 0) + 1
+    return 0
+
+
+@cython.final
+cdef class RouteLoop:
+    """Drains a ROUTER socket and fans publications out; the compiled implementation."""
+
+    implementation = "ext"
+
+    cdef readonly object sock
+    cdef public RouteTable table
+    cdef public Py_ssize_t batch
+    cdef void *handle
+    cdef zmq_msg_t *parts  # the message being handled, one zmq_msg_t per frame
+    cdef Py_ssize_t capacity
+    cdef PyObject *identity_keys[KEY_SLOTS]
+    cdef PyObject *subject_keys[KEY_SLOTS]
+    cdef uint8_t stamped[MAX_HEADER]
+
+    def __cinit__(self) -> None:
+        self.parts = <zmq_msg_t *>PyMem_Malloc(FIRST_PARTS * sizeof(zmq_msg_t))
+        if self.parts is NULL:
+            raise MemoryError()
+        self.capacity = FIRST_PARTS
+
+    def __init__(self, sock: zmq.Socket, RouteTable table not None, Py_ssize_t batch=BATCH) -> None:
+        self.handle = <void *><size_t>sock.underlying
+        self.sock = sock
+        self.table = table
+        self.batch = batch
+
+    def __dealloc__(self) -> None:
+        cdef Py_ssize_t i
+        PyMem_Free(self.parts)
+        for i in range(KEY_SLOTS):
+            Py_XDECREF(self.identity_keys[i])
+            Py_XDECREF(self.subject_keys[i])
+
+    def drain(self) -> int:
+        """Handle up to `batch` waiting messages without blocking; returns how many.
+
+        Its own sends can consume the socket FD's edge-triggered signal: after a 0, re-read
+        ZMQ_EVENTS and wait on the FD only while POLLIN is clear.
+        """
+        cdef RouteTable table = self.table
+        cdef Py_ssize_t handled = 0, n
+        if self.sock.closed:
+            raise zmq.ZMQError(zmq.ENOTSOCK)
+        while handled < self.batch:
+            n = self._receive()
+            if n == 0:
+                break
+            handled += 1
+            try:
+                self._handle(table, n)
+            finally:
+                self._close(n)
+        return handled
+
+    cdef Py_ssize_t _receive(self) except -1:
+        """Take one whole message off the socket into `parts`; 0 when none is waiting."""
+        cdef Py_ssize_t n = 0
+        cdef int err
+        while True:
+            if n == self.capacity:
+                self._grow()
+            zmq_msg_init(&self.parts[n])
+            if zmq_msg_recv(&self.parts[n], self.handle, ZMQ_DONTWAIT) < 0:
+                err = zmq_errno()
+                zmq_msg_close(&self.parts[n])
+                if n == 0 and err == EAGAIN:
+                    return 0
+                if n == 0 and err == EINTR:
+                    PyErr_CheckSignals()
+                    continue
+                self._close(n)
+                raise zmq.ZMQError(err)
+            n += 1
+            if not zmq_msg_more(&self.parts[n - 1]):
+                return n
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t i, capacity = self.capacity * 2
+        cdef zmq_msg_t *parts = <zmq_msg_t *>PyMem_Malloc(capacity * sizeof(zmq_msg_t))
+        if parts is NULL:
+            raise MemoryError()
+        for i in range(self.capacity):
+            zmq_msg_init(&parts[i])
+            zmq_msg_move(&parts[i], &self.parts[i])
+            zmq_msg_close(&self.parts[i])
+        PyMem_Free(self.parts)
+        self.parts = parts
+        self.capacity = capacity
+        return 0
+
+    cdef void _close(self, Py_ssize_t n) noexcept:
+        cdef Py_ssize_t i
+        for i in range(n):
+            zmq_msg_close(&self.parts[i])
+
+    cdef int _handle(self, RouteTable table, Py_ssize_t n) except -1:
+        cdef zmq_msg_t *parts = self.parts
+        cdef const uint8_t *header
+        cdef Py_ssize_t header_len, i, stamped_len
+        cdef unsigned long long size = 0
+        cdef Layout layout
+        cdef Problem problem
+        cdef Fault fault
+        cdef PyObject *found
+        cdef Peer peer
+        cdef Route route
+        identity = _key(self.identity_keys, <const uint8_t *>zmq_msg_data(&parts[0]),
+                        zmq_msg_size(&parts[0]))
+        if table.peers is None:
+            raise TypeError("RouteTable.peers must be a dict")
+        found = PyDict_GetItemWithError(table.peers, identity)
+        if found is NULL or <object>found is None or n < 3:
+            return self._to_slow(table, n, identity)
+        header = <const uint8_t *>zmq_msg_data(&parts[1])
+        header_len = zmq_msg_size(&parts[1])
+        if header_len < FIXED_SIZE or header[OFF_KIND] != KIND_PUB:
+            return self._to_slow(table, n, identity)
+        peer = _peer(<object>found)
+        for i in range(2, n):
+            size += zmq_msg_size(&parts[i])
+        peer.msgs_in += 1
+        peer.bytes_in += size
+        fault = split_header(header, header_len, &layout, &problem)
+        if fault == FAULT_NONE:
+            fault = peer._name_fault
+        if fault != FAULT_NONE:
+            return _reject(peer, fault)
+        route = self._route(table, header + FIXED_SIZE + layout.source_len, layout.subject_len)
+        if route.generation != table.generation:
+            table.resolve(route)
+            route.generation = table.generation
+        route.seq = route.seq + 1 if route.seq < MAX_SEQ else 1
+        stamped_len = self._stamp(header, <uint32_t>route.seq, peer, layout)
+        route.msgs += 1
+        route.bytes += size
+        if header[OFF_FLAGS] & FLAG_RETAIN:
+            route.retained = self._retain(n, stamped_len)
+        return self._fan_out(route, n, stamped_len, size)
+
+    cdef Route _route(self, RouteTable table, const uint8_t *subject, Py_ssize_t size):
+        subject_key = _key(self.subject_keys, subject, size)
+        if table.routes is None:
+            raise TypeError("RouteTable.routes must be a dict")
+        cdef PyObject *found = PyDict_GetItemWithError(table.routes, subject_key)
+        if found is not NULL and <object>found is not None:
+            return <Route?><object>found
+        route = Route(subject_key)
+        table.routes[subject_key] = route
+        return route
+
+    cdef Py_ssize_t _stamp(self, const uint8_t *header, uint32_t seq, Peer peer, Layout layout):
+        cdef uint8_t *out = self.stamped
+        cdef Py_ssize_t name_len = PyBytes_GET_SIZE(peer._stamp)
+        memcpy(out, header, FIXED_SIZE)
+        put_u32(out + OFF_SEQ, seq)
+        out[OFF_SOURCE_LEN] = <uint8_t>name_len
+        memcpy(out + FIXED_SIZE, PyBytes_AS_STRING(peer._stamp), name_len)
+        memcpy(out + FIXED_SIZE + name_len, header + FIXED_SIZE + layout.source_len,
+               layout.subject_len)
+        return FIXED_SIZE + name_len + layout.subject_len
+
+    cdef list _retain(self, Py_ssize_t n, Py_ssize_t stamped_len):
+        cdef Py_ssize_t i
+        cdef Frame frame
+        kept = [PyBytes_FromStringAndSize(<char *>self.stamped, stamped_len)]
+        for i in range(2, n):
+            frame = Frame.__new__(Frame)
+            if zmq_msg_copy(&frame.msg, &self.parts[i]) < 0:
+                raise zmq.ZMQError(zmq_errno())
+            kept.append(frame)
+        return kept
+
+    cdef int _to_slow(self, RouteTable table, Py_ssize_t n, object identity) except -1:
+        cdef Py_ssize_t i
+        cdef Frame frame
+        frames = [identity]
+        if n > 1:
+            frames.append(PyBytes_FromStringAndSize(<char *>zmq_msg_data(&self.parts[1]),
+                                                    zmq_msg_size(&self.parts[1])))
+        for i in range(2, n):
+            frame = Frame.__new__(Frame)
+            zmq_msg_move(&frame.msg, &self.parts[i])
+            frames.append(frame)
+        table.slow.append(frames)
+        return 0
+
+    cdef int _fan_out(self, Route route, Py_ssize_t n, Py_ssize_t stamped_len,
+                      unsigned long long size) except -1:
+        cdef zmq_msg_t header
+        cdef Py_ssize_t i, count
+        cdef Peer sub
+        cdef int err
+        cdef list subs
+        peers = route.peers
+        subs = peers if type(peers) is list else list(peers)
+        count = len(subs)
+        if count == 0:
+            return 0
+        # One stamped header per message, shared by every peer's copy.
+        if zmq_msg_init_size(&header, stamped_len) < 0:
+            raise zmq.ZMQError(zmq_errno())
+        memcpy(zmq_msg_data(&header), self.stamped, stamped_len)
+        try:
+            for i in range(count):
+                sub = _peer(subs[i])
+                err = _send(self.handle, PyBytes_AS_STRING(sub._identity),
+                            PyBytes_GET_SIZE(sub._identity), &header, self.parts + 2, n - 2,
+                            i == count - 1)
+                if err == 0:
+                    sub.msgs_out += 1
+                    sub.bytes_out += size
+                elif err == EAGAIN or err == EHOSTUNREACH:
+                    # Full queue (ROUTER_MANDATORY) or gone before we noticed: drop for it alone.
+                    sub.drops += 1
+                    route.drops += 1
+                else:
+                    raise zmq.ZMQError(-err if err < 0 else err)
+        finally:
+            zmq_msg_close(&header)
+        return 0

@@ -1,0 +1,480 @@
+"""System images: the TOML manifest that lists what the kernel boots, decoded into typed Structs.
+
+An image file looks like this (every section but `[image]` and the processes is optional):
+
+    [image]
+    name = "dev"
+
+    [supervisor]
+    strategy = "one_for_one"
+
+    [process.gps]
+    module = "carnel.drivers.gps"
+    publish = ["gps.>"]
+
+    [process.nav]
+    module = "carnel.services.nav"
+    after = ["gps"]
+
+Processes are `[process.NAME]` tables rather than a `[[process]]` array: the name a person looks for
+heads each block, a duplicated name is a TOML error at its own line, and sub-tables such as
+`[process.nav.env]` cannot silently attach to the wrong process the way `[process.env]` attaches to
+the last element of an array. Where `after` leaves the order open, processes start in file order.
+"""
+from __future__ import annotations
+
+import difflib
+import heapq
+import importlib.resources
+import re
+import tomllib
+import types
+import typing
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from carnel.ipc.subjects import SubjectError, validate_pattern
+
+__all__ = [
+    "BusConfig",
+    "Image",
+    "ImageError",
+    "Limits",
+    "ProcessSpec",
+    "SupervisorConfig",
+    "bundled_image",
+    "bundled_images",
+    "load_image",
+    "parse_image",
+    "start_order",
+]
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+_NAME = re.compile(NAME_PATTERN)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DAY = 86_400.0
+
+Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+RestartType = Literal["permanent", "transient", "temporary"]
+Role = Literal["service", "driver", "operator"]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=_DAY)]
+SecondsOrZero = Annotated[float, msgspec.Meta(ge=0, le=_DAY)]
+# Upper bounds keep every number inside what the OS and libzmq take (C int, uid_t).
+_INT_MAX = 2**31 - 1
+Count = Annotated[int, msgspec.Meta(ge=1, le=_INT_MAX)]
+CountOrZero = Annotated[int, msgspec.Meta(ge=0, le=_INT_MAX)]
+Id = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 2)]
+
+
+class ImageError(Exception):
+    """A manifest that cannot be booted, with where it is wrong and what was expected.
+
+    `reason` is stable and machine-readable (count by it); `str()` reads `file:line: field: detail`.
+    """
+
+    def __init__(self, reason: str, detail: str, *, file: str, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.file = file
+        self.line = line
+        self.field = field
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {field}: {detail}" if field else f"{where}: {detail}")
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class ImageInfo(_Section):
+    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
+    description: str = ""
+
+
+class SupervisorConfig(_Section):
+    """OTP-style supervision flags, plus the restart delay OTP does not have."""
+
+    strategy: Strategy = "one_for_one"
+    intensity: CountOrZero = 3
+    period: Seconds = 5.0
+    # Delay before a failed process is spawned again; it doubles with each consecutive failure
+    # up to the cap, so a crash loop costs little CPU while the intensity window fills.
+    restart_delay: SecondsOrZero = 0.05
+    restart_delay_max: SecondsOrZero = 2.0
+
+
+class BusConfig(_Section):
+    max_message_size: Count = 32 * 1024 * 1024
+    high_water_mark: CountOrZero = 1000
+
+
+class Limits(_Section):
+    memory_mb: Count | None = None
+    open_files: Count | None = None
+    cpu_seconds: Count | None = None
+
+
+class ProcessSpec(_Section):
+    """One driver or service: how to run it, how to supervise it, and what it may say on the bus."""
+
+    name: str
+    module: str | None = None
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    role: Role | None = None
+    restart: RestartType = "permanent"
+    after: tuple[str, ...] = ()
+    start_timeout: Seconds = 5.0
+    heartbeat_interval: Seconds = 1.0
+    heartbeat_misses: Count = 3
+    shutdown_timeout: SecondsOrZero = 5.0
+    limits: Limits = Limits()
+    uid: Id | None = None
+    gid: Id | None = None
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    call: tuple[str, ...] = ()
+    provide: tuple[str, ...] = ()
+
+
+class Image(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated image: processes in file order (use `start_order` for boot order)."""
+
+    name: str
+    description: str
+    supervisor: SupervisorConfig
+    bus: BusConfig
+    processes: tuple[ProcessSpec, ...]
+
+    def process(self, name: str) -> ProcessSpec:
+        for spec in self.processes:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+class _ImageFile(_Section):
+    image: ImageInfo
+    supervisor: SupervisorConfig = SupervisorConfig()
+    bus: BusConfig = BusConfig()
+    process: dict[str, Any] = {}
+
+
+_ACCESS_FIELDS = ("publish", "subscribe", "call", "provide")
+
+
+def load_image(path: str | Path) -> Image:
+    """Read and validate the image at `path`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError("unreadable", exc.strerror or str(exc), file=str(path)) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImageError("not_utf8", "the file is not UTF-8 text", file=str(path),
+                         line=line) from exc
+    return parse_image(text, str(path))
+
+
+def parse_image(text: str, filename: str) -> Image:
+    """Validate manifest `text`; `filename` is only used in error messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, text, filename) from exc
+    where = _Locator(text, filename)
+    top = where.convert(raw, _ImageFile, ())
+    processes = []
+    for name, table in top.process.items():
+        path = ("process", name)
+        if not isinstance(table, dict):
+            raise where.error("invalid_value", "expected a table `[process.NAME]`", path)
+        if not _NAME.match(name):
+            raise where.error(
+                "invalid_name",
+                f"process name {name!r} must be 1-32 of a-z, 0-9, '_', '-', starting with a letter",
+                path)
+        if "name" in table:
+            raise where.error("unknown_field", "unknown field `name`: the table key names the "
+                              "process", (*path, "name"))
+        spec = where.convert({**table, "name": name}, ProcessSpec, path)
+        _check_process(spec, where)
+        processes.append(spec)
+    image = Image(name=top.image.name, description=top.image.description,
+                  supervisor=top.supervisor, bus=top.bus, processes=tuple(processes))
+    _check_dependencies(image, where)
+    if top.supervisor.restart_delay_max < top.supervisor.restart_delay:
+        raise where.error("invalid_value", "must be at least `restart_delay`",
+                          ("supervisor", "restart_delay_max"))
+    return image
+
+
+def start_order(image: Image) -> list[str]:
+    """Boot order: every process after those it names in `after`, otherwise in file order."""
+    order = _topological(image)
+    if order is None:
+        raise ImageError("dependency_cycle", _describe_cycle(image), file=f"<image {image.name}>")
+    return order
+
+
+def bundled_images() -> list[str]:
+    """Names of the images shipped inside the package."""
+    folder = _bundled_images_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir()
+                  if entry.name.endswith(".toml"))
+
+
+def bundled_image(name: str) -> Image:
+    """The image shipped as `carnel/kernel/images/NAME.toml`."""
+    available = bundled_images()
+    if name not in available:
+        listed = ", ".join(available) if available else "none are bundled"
+        raise ImageError("unknown_image", f"no bundled image {name!r} (available: {listed})",
+                         file=f"{name}.toml")
+    entry = _bundled_images_dir() / f"{name}.toml"
+    return parse_image(entry.read_text(encoding="utf-8"), f"<bundled>/{name}.toml")
+
+
+def _bundled_images_dir() -> Traversable:
+    return importlib.resources.files(__package__) / "images"
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, filename: str) -> ImageError:
+    message = str(exc)
+    found = re.search(r"\(at (?:line (\d+), column \d+|end of document)\)$", message)
+    line = None if found is None else int(found[1]) if found[1] else max(len(text.splitlines()), 1)
+    detail = message[: found.start()].strip() if found else message
+    duplicate = re.match(r"Cannot (?:declare|redefine namespace) \('process', '([^']*)'\)", detail)
+    if duplicate:
+        return ImageError("duplicate_process", "this process is already defined above",
+                          file=filename, line=line, field=f"process.{duplicate[1]}")
+    return ImageError("toml_syntax", detail, file=filename, line=line)
+
+
+def _check_process(spec: ProcessSpec, where: _Locator) -> None:
+    path = ("process", spec.name)
+    if (spec.module is None) == (spec.command is None):
+        raise where.error("invalid_command", "set exactly one of `module` or `command`", path)
+    if spec.module is not None and not all(p.isidentifier() for p in spec.module.split(".")):
+        raise where.error("invalid_command", f"{spec.module!r} is not a dotted Python module name",
+                          (*path, "module"))
+    if spec.command is not None and (not spec.command or not spec.command[0]):
+        raise where.error("invalid_command", "expected a program and its arguments",
+                          (*path, "command"))
+    for field, values in (("command", spec.command or ()), ("args", spec.args),
+                          ("env", spec.env.values())):
+        if any("\0" in value for value in values):
+            raise where.error("invalid_value", "a NUL character cannot be passed to a process",
+                              (*path, field))
+    for key in spec.env:
+        if not _ENV_NAME.match(key):
+            raise where.error("invalid_value", f"{key!r} is not an environment variable name",
+                              (*path, "env", key))
+    for field in _ACCESS_FIELDS:
+        for index, pattern in enumerate(getattr(spec, field)):
+            try:
+                validate_pattern(pattern)
+            except SubjectError as exc:
+                raise where.error("invalid_subject", f"{pattern!r}: {exc.detail}",
+                                  (*path, field, index)) from None
+
+
+def _check_dependencies(image: Image, where: _Locator) -> None:
+    names = {spec.name for spec in image.processes}
+    for spec in image.processes:
+        for dep in spec.after:
+            if dep not in names:
+                known = ", ".join(sorted(names))
+                raise where.error("unknown_dependency",
+                                  f"no process named {dep!r} (processes: {known})",
+                                  ("process", spec.name, "after"))
+    if _topological(image) is None:
+        cycle = _find_cycle(image)
+        raise where.error("dependency_cycle", _describe_cycle(image),
+                          ("process", cycle[0], "after"))
+
+
+def _topological(image: Image) -> list[str] | None:
+    """Kahn's algorithm, always taking the earliest ready process in file order; None on a cycle."""
+    specs = image.processes
+    index = {spec.name: i for i, spec in enumerate(specs)}
+    blockers = {spec.name: {d for d in spec.after if d in index} for spec in specs}
+    dependents: dict[str, list[str]] = {spec.name: [] for spec in specs}
+    for name, deps in blockers.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    ready = [index[name] for name, deps in blockers.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = specs[heapq.heappop(ready)].name
+        order.append(name)
+        for dependent in dependents[name]:
+            blockers[dependent].discard(name)
+            if not blockers[dependent]:
+                heapq.heappush(ready, index[dependent])
+    return order if len(order) == len(specs) else None
+
+
+def _find_cycle(image: Image) -> list[str]:
+    """One cycle of `after`, as the names along it (depth-first, without recursion)."""
+    after = {spec.name: spec.after for spec in image.processes}
+    done: set[str] = set()
+    for root in after:
+        trail, pending = [root], [iter(after[root])]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                done.add(trail.pop())
+                pending.pop()
+            elif dep in trail:
+                return trail[trail.index(dep):]
+            elif dep in after and dep not in done:
+                trail.append(dep)
+                pending.append(iter(after[dep]))
+    return []
+
+
+def _describe_cycle(image: Image) -> str:
+    cycle = _find_cycle(image)
+    return "dependency cycle in `after`: " + " -> ".join([*cycle, cycle[0]])
+
+
+PathItem = str | int
+
+
+class _Locator:
+    """Maps a field path back to the line that sets it, by a light scan of the TOML text."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)([^\[\],=#]+)\]\]?\s*(?:#.*)?$")
+    _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+                      r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+    _PART = re.compile(r"""[A-Za-z0-9_-]+|"([^"]*)"|'([^']*)'""")
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.entries: list[tuple[tuple[PathItem, ...], int]] = []
+        table: tuple[PathItem, ...] = ()
+        array_counts: dict[tuple[PathItem, ...], int] = {}
+        in_multiline = False
+        for number, line in enumerate(text.splitlines(), start=1):
+            quotes = line.count('"""') + line.count("'''")
+            if in_multiline:
+                in_multiline = quotes % 2 == 0
+                continue
+            header = self._HEADER.match(line)
+            if header:
+                table = self._split(header[2])
+                if header[1] == "[[":
+                    array_counts[table] = array_counts.get(table, -1) + 1
+                    table = (*table, array_counts[table])
+                self.entries.append((table, number))
+            else:
+                key = self._KEY.match(line)
+                if key:
+                    self.entries.append(((*table, *self._split(key[1])), number))
+            in_multiline = quotes % 2 == 1
+
+    def _split(self, dotted: str) -> tuple[str, ...]:
+        return tuple(m[1] if m[1] is not None else m[2] if m[2] is not None else m[0]
+                     for m in self._PART.finditer(dotted))
+
+    def line_of(self, path: tuple[PathItem, ...]) -> int | None:
+        """The line setting `path`, else the first line inside it, else the nearest around it."""
+        for entry, number in self.entries:
+            if entry == path:
+                return number
+        for entry, number in self.entries:
+            if entry[: len(path)] == path:
+                return number
+        best: tuple[int, int | None] = (0, None)
+        for entry, number in self.entries:
+            if len(entry) > best[0] and path[: len(entry)] == entry:
+                best = (len(entry), number)
+        return best[1]
+
+    def error(self, reason: str, detail: str, path: tuple[PathItem, ...]) -> ImageError:
+        return ImageError(reason, detail, file=self.filename, line=self.line_of(path),
+                          field=_dotted(path))
+
+    def convert(self, value: Any, kind: type[_Section], prefix: tuple[PathItem, ...]) -> Any:
+        try:
+            return msgspec.convert(value, kind)
+        except msgspec.ValidationError as exc:
+            raise self._validation_error(str(exc), kind, prefix) from exc
+
+    def _validation_error(self, message: str, kind: type[_Section],
+                          prefix: tuple[PathItem, ...]) -> ImageError:
+        found = re.match(r"^(.*?)(?: - at `\$(.*)`)?$", message, re.DOTALL)
+        assert found is not None  # the pattern matches any string
+        detail, relative = found[1], _parse_path(found[2] or "")
+        path = (*prefix, *relative)
+        unknown = re.match(r"Object contains unknown field `(.*)`$", detail)
+        missing = re.match(r"Object missing required field `(.*)`$", detail)
+        if unknown:
+            fields = _field_names(kind, relative)
+            close = difflib.get_close_matches(unknown[1], fields, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else \
+                f"; expected one of: {', '.join(fields)}"
+            return self.error("unknown_field", f"unknown field `{unknown[1]}`{hint}",
+                              (*path, unknown[1]))
+        if missing:
+            return self.error("missing_field", "this required field is missing",
+                              (*path, missing[1]))
+        if path == ("process",) and detail.endswith("got `array`"):
+            detail = "each process is a table `[process.NAME]`, not an `[[process]]` array"
+        if detail.startswith("Invalid enum value"):
+            choices = _literal_choices(kind, relative)
+            if choices:
+                detail = f"{detail}; expected one of: {', '.join(choices)}"
+        return self.error("invalid_value", detail, path)
+
+
+def _parse_path(text: str) -> tuple[PathItem, ...]:
+    return tuple(int(index) if index else name
+                 for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", text))
+
+
+def _dotted(path: tuple[PathItem, ...]) -> str:
+    out = ""
+    for item in path:
+        out += f"[{item}]" if isinstance(item, int) else f".{item}" if out else item
+    return out
+
+
+def _field_type(kind: Any, path: tuple[PathItem, ...]) -> Any:
+    """The type reached by following the field names of `path` from the Struct `kind`."""
+    for item in path:
+        if isinstance(item, int):
+            continue
+        if not (isinstance(kind, type) and issubclass(kind, msgspec.Struct)):
+            return None
+        kind = typing.get_type_hints(kind).get(item)
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return kind
+
+
+def _field_names(kind: type[_Section], path: tuple[PathItem, ...]) -> list[str]:
+    struct = _field_type(kind, path)
+    if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        return []
+    implied = {"name"} if struct is ProcessSpec else set()
+    return [f.name for f in msgspec.structs.fields(struct) if f.name not in implied]
+
+
+def _literal_choices(kind: type[_Section], path: tuple[PathItem, ...]) -> list[str]:
+    literal = _field_type(kind, path)
+    if typing.get_origin(literal) is Literal:
+        return [str(choice) for choice in typing.get_args(literal)]
+    return []

@@ -340,8 +340,9 @@ class Router:
             with trio.fail_after(timeout_ms / 1000):
                 reply = await handler(header, payload)
         except CallError as exc:
+            code, message = exc.code, exc.message  # `exc` is unbound once the except ends
             self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
-                                               exc.code, exc.message))
+                                               code, message))
         except trio.TooSlowError:
             self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
                                                "timeout", "the kernel did not answer in time"))

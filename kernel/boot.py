@@ -1,0 +1,54 @@
+"""`carnel boot`: load an image, set up logging, run the kernel in the foreground."""
+from __future__ import annotations
+
+import faulthandler
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from carnel.ipc import logs
+from carnel.kernel.image import Image, ImageError, bundled_image, load_image
+from carnel.kernel.kernel import BootError, Kernel
+
+LOG_LIMIT = 16 * 2**20  # rotate the JSON log past this, keeping one previous file
+
+
+def resolve_image(arg: str) -> Image:
+    """A bundled image by name, or a manifest by path."""
+    if arg.endswith(".toml") or "/" in arg:
+        return load_image(arg)
+    return bundled_image(arg)
+
+
+def open_log(directory: Path):
+    log_dir = directory / "log"
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = log_dir / "carnel.log"
+    if path.exists() and path.stat().st_size > LOG_LIMIT:
+        path.replace(log_dir / "carnel.log.1")
+    return path.open("a", encoding="utf-8")
+
+
+def boot(image_arg: str, directory: Path) -> int:
+    try:
+        image = resolve_image(image_arg)
+    except ImageError as exc:
+        print(f"carnel boot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        json_log = open_log(directory)
+    except OSError as exc:
+        print(f"carnel boot: cannot write the run directory {directory}: {exc}", file=sys.stderr)
+        return 1
+    # `kill -USR1 <kernel>` prints every thread's stack: the first thing to look at in a hang.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    with json_log:
+        logs.configure("console", json_file=json_log)
+        kernel = Kernel(image, directory)
+        try:
+            return trio.run(kernel.run)
+        except BootError as exc:
+            print(f"carnel boot: {exc}", file=sys.stderr)
+            return 1

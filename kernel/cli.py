@@ -1,0 +1,167 @@
+"""The `carnel` command.
+
+Exit codes: 0 done; 1 the kernel or a request failed; 2 a usage error; 3 no kernel is running.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+import trio
+
+from carnel.ipc import _impl
+from carnel.ipc.client import BusClient
+from carnel.ipc.errors import CallError
+from carnel.ipc.schemas.bus import BusStats, Empty
+from carnel.ipc.schemas.kernel import Accepted, ProcessList, ProcessName
+from carnel.ipc.settings import bus_endpoint, run_dir
+from carnel.ipc.wire import Kind
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
+VERSION = "0.1.0"
+
+
+def version_text() -> str:
+    import zmq
+
+    hot = {"ext": "compiled extension", "pure": "pure-Python twin"}[_impl.IMPLEMENTATION]
+    return (f"carnel {VERSION}\nhot path: {_impl.IMPLEMENTATION} ({hot})\n"
+            f"pyzmq {zmq.pyzmq_version()}, libzmq {zmq.zmq_version()}, "
+            f"Python {sys.version.split()[0]}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="carnel",
+        description="carnel: a microkernel-style service platform for a car's head unit.",
+        epilog="The run directory (bus socket, logs) is $CARNEL_RUN_DIR, else "
+               "$XDG_RUNTIME_DIR/carnel, else /run/carnel.",
+    )
+    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--run-dir", type=Path, help="where the kernel's bus socket and logs live")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    boot = sub.add_parser("boot", help="boot a system image in the foreground",
+                          description="Boot a system image: start every process in dependency "
+                          "order and supervise them until Ctrl-C or SIGTERM, which stop them "
+                          "in reverse order (exit 0).")
+    boot.add_argument("image", nargs="?", default="dev",
+                      help="a bundled image name or a path to a .toml manifest (default: dev)")
+    sub.add_parser("version", help="show the version and which hot path is active")
+    sub.add_parser("images", help="list the bundled system images")
+    ps = sub.add_parser("ps", help="list the image's processes")
+    ps.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    stats = sub.add_parser("stats", help="bus statistics per process and per subject")
+    stats.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    for verb in ("start", "stop", "restart"):
+        cmd = sub.add_parser(verb, help=f"{verb} one process of the running image")
+        cmd.add_argument("name")
+    sub.add_parser("shutdown", help="stop the running image in order")
+    logs_cmd = sub.add_parser("logs", help="show the kernel's log (every process's lines)")
+    logs_cmd.add_argument("name", nargs="?", help="only this process's lines")
+    logs_cmd.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    directory = args.run_dir or run_dir()
+    if args.command == "version":
+        print(version_text())
+        return EXIT_OK
+    if args.command == "images":
+        from carnel.kernel.image import bundled_images
+
+        print("\n".join(bundled_images()))
+        return EXIT_OK
+    if args.command == "boot":
+        from carnel.kernel.boot import boot
+
+        return boot(args.image, directory)
+    if args.command == "logs":
+        from carnel.kernel.logview import show_logs
+
+        return show_logs(directory, args.name, args.follow)
+    return control(args, directory)
+
+
+def control(args, directory: Path) -> int:
+    sock = directory / "bus.sock"
+    if not sock.exists():
+        print(f"carnel: no kernel is running at {directory}: start one with carnel boot",
+              file=sys.stderr)
+        return EXIT_NO_KERNEL
+    command = args.command
+    if command in ("start", "stop", "restart"):
+        request, reply_type = ProcessName(name=args.name), Accepted
+    elif command == "ps":
+        request, reply_type = Empty(), ProcessList
+    elif command == "stats":
+        request, reply_type = Empty(), BusStats
+    else:
+        request, reply_type = Empty(), Accepted
+    try:
+        reply = trio.run(_call, bus_endpoint(directory), f"kernel.{command}", request, reply_type)
+    except CallError as exc:
+        print(f"carnel {command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if getattr(args, "json", False):
+        print(msgspec.json.encode(reply).decode())
+    elif command == "ps":
+        print(format_ps(reply))
+    elif command == "stats":
+        print(format_stats(reply))
+    else:
+        print(f"{command}: {reply.detail}")
+    return EXIT_OK
+
+
+async def _call(endpoint: str, subject: str, request, reply_type):
+    client = BusClient(endpoint, f"cli-{os.getpid()}")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(lambda task_status: client.run(task_status=task_status, join_timeout=3))
+        reply = await client.request_raw(Kind.REQ, subject, msgspec.msgpack.encode(request),
+                                         timeout=5)
+        nursery.cancel_scope.cancel()
+    return msgspec.msgpack.decode(reply.payload, type=reply_type)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def format_ps(listing: ProcessList) -> str:
+    rows = [[
+        p.name, p.state, str(p.pid or "-"),
+        f"{p.uptime_s:.1f}s" if p.uptime_s is not None else "-",
+        str(p.restarts), p.last_exit or "-",
+        f"{p.rss_kb / 1024:.1f}M" if p.rss_kb else "-",
+        str(p.msgs_in), str(p.msgs_out), str(p.drops), str(p.rejects),
+    ] for p in listing.processes]
+    head = f"image {listing.image} ({listing.phase}), hot path: {listing.hot_path}"
+    return head + "\n" + _table(
+        ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "RSS", "IN", "OUT", "DROPS",
+         "REFUSED"], rows)
+
+
+def format_stats(stats: BusStats) -> str:
+    procs = _table(["PROCESS", "MSGS IN", "BYTES IN", "MSGS OUT", "BYTES OUT", "DROPS", "REFUSED"],
+                   [[p.name, str(p.msgs_in), str(p.bytes_in), str(p.msgs_out), str(p.bytes_out),
+                     str(p.drops), json.dumps(p.rejects) if p.rejects else "-"]
+                    for p in stats.processes])
+    subjects = _table(["SUBJECT", "SUBSCRIBERS", "SEQ", "MSGS", "BYTES", "DROPS", "RETAINED"],
+                      [[s.subject, str(s.subscribers), str(s.seq), str(s.msgs), str(s.bytes),
+                        str(s.drops), "yes" if s.retained else "-"] for s in stats.subjects])
+    return f"hot path: {stats.implementation}\n\n{procs}\n\n{subjects}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

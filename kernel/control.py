@@ -1,0 +1,104 @@
+"""`kernel.*` on the bus: list processes and bus statistics; start, stop, restart, shut down."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+import trio
+
+from carnel.ipc.errors import BadRequest
+from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.kernel import Accepted, ProcessInfo, ProcessList, ProcessName
+from carnel.ipc.wire import Header
+from carnel.kernel import supervision as sv
+
+if TYPE_CHECKING:
+    from carnel.kernel.kernel import Kernel
+    from carnel.kernel.router import Router
+
+_encode = msgspec.msgpack.Encoder().encode
+_name = msgspec.msgpack.Decoder(ProcessName)
+_empty = msgspec.msgpack.Decoder(Empty)
+
+
+def rss_kb(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+class Control:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.requests = {
+            "kernel.ps": self.ps,
+            "kernel.stats": self.stats,
+            "kernel.start": self.start,
+            "kernel.stop": self.stop,
+            "kernel.restart": self.restart,
+            "kernel.shutdown": self.shutdown,
+        }
+
+    def install(self, router: Router) -> None:
+        router.provide_local("kernel", self.answer)
+
+    async def answer(self, header: Header, payload: bytes) -> bytes:
+        handler = self.requests.get(header.subject)
+        if handler is None:
+            raise BadRequest(f"the kernel answers {', '.join(sorted(self.requests))}")
+        try:
+            return _encode(handler(payload))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise BadRequest(str(exc)) from None
+
+    def ps(self, payload: bytes) -> ProcessList:
+        kernel = self.kernel
+        bus = {p.name: p for p in kernel.router.stats().processes}
+        processes = []
+        for status in kernel.supervisor.status():
+            traffic = bus.get(status.name)
+            processes.append(ProcessInfo(
+                name=status.name, state=status.state.value, pid=status.pid,
+                uptime_s=kernel.uptime(status.started_at), restarts=status.restarts,
+                last_exit=status.last_exit, rss_kb=rss_kb(status.pid),
+                msgs_in=traffic.msgs_in if traffic else 0,
+                msgs_out=traffic.msgs_out if traffic else 0,
+                drops=traffic.drops if traffic else 0,
+                rejects=sum(traffic.rejects.values()) if traffic else 0,
+            ))
+        return ProcessList(image=kernel.image.name, hot_path=kernel.router.impl.name,
+                           phase=kernel.supervisor.phase.value, processes=processes)
+
+    def stats(self, payload: bytes):
+        return self.kernel.router.stats()
+
+    def _named(self, payload: bytes, event) -> Accepted:
+        name = _name.decode(payload).name
+        if name not in self.kernel.specs:
+            raise BadRequest(f"no process named {name!r} in image {self.kernel.image.name}")
+        try:
+            self.kernel.handle(event(name, trio.current_time()))
+        except sv.SupervisorError as exc:
+            raise BadRequest(exc.detail) from None
+        return Accepted(detail=name)
+
+    def start(self, payload: bytes) -> Accepted:
+        return self._named(payload, sv.StartRequested)
+
+    def stop(self, payload: bytes) -> Accepted:
+        return self._named(payload, sv.StopRequested)
+
+    def restart(self, payload: bytes) -> Accepted:
+        return self._named(payload, sv.RestartRequested)
+
+    def shutdown(self, payload: bytes) -> Accepted:
+        _empty.decode(payload)
+        self.kernel.handle(sv.ShutdownRequested(trio.current_time()))
+        return Accepted(detail="shutting down")

@@ -1,0 +1,203 @@
+"""The kernel process: the router, the supervisor and its spawner, systemd, and signals.
+
+It holds no domain logic. The supervisor decides (a pure state machine); this module feeds it
+events (process exits from the spawner, READY and heartbeats from the router, timer ticks,
+control requests, signals) and carries out its actions.
+"""
+from __future__ import annotations
+
+import collections
+import signal
+import socket
+from pathlib import Path
+
+import msgspec
+import structlog
+import trio
+import zmq
+
+from carnel.ipc import _impl
+from carnel.ipc.schemas.kernel import ProcessStateChanged
+from carnel.ipc.settings import bus_endpoint
+from carnel.kernel import supervision as sv
+from carnel.kernel.control import Control
+from carnel.kernel.events import PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.image import Image
+from carnel.kernel.router import Router, RouterSettings
+from carnel.kernel.sdnotify import Notifier
+from carnel.kernel.spawner import Spawner
+
+_encode = msgspec.msgpack.Encoder().encode
+
+
+class BootError(Exception):
+    """The kernel could not start: another kernel holds the run dir, or it is not writable."""
+
+
+class Kernel:
+    def __init__(self, image: Image, run_dir: Path, notifier: Notifier | None = None) -> None:
+        self.image = image
+        self.run_dir = run_dir
+        self.notifier = notifier or Notifier()
+        self.log = structlog.get_logger().bind(process="kernel")
+        self.supervisor = sv.Supervisor(image)
+        self.specs = {spec.name: spec for spec in image.processes}
+        self.pids: dict[str, int] = {}  # name -> pid announced in HELLO, for READY/heartbeats
+        self.stop_reason = ""
+        self.escalated = False
+        self.booted_at = 0.0
+        self._wake: trio.CancelScope | None = None
+        self._events: collections.deque[sv.Event] = collections.deque()
+        self._handling = False
+        self.ctx = zmq.Context()
+        self.router: Router | None = None
+        self.spawner: Spawner | None = None
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> int:
+        """Boot the image and run until it stops; returns the process exit code."""
+        self._prepare_run_dir()
+        endpoint = bus_endpoint(self.run_dir)
+        events_send, events = trio.open_memory_channel[PeerEvent](4096)
+        bus = self.image.bus
+        self.router = Router(self.ctx, RouterSettings(
+            endpoint=endpoint,
+            max_message_size=bus.max_message_size,
+            hwm=bus.high_water_mark,
+        ), events_send)
+        self.router.supervised = frozenset(self.specs)
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.router.run)
+                Control(self).install(self.router)
+                self.spawner = Spawner(endpoint, nursery, self._on_exit)
+                nursery.start_soon(self._follow_router, events)
+                nursery.start_soon(self._watch_signals)
+                if self.notifier.watchdog_interval:
+                    nursery.start_soon(self._feed_watchdog, self.notifier.watchdog_interval)
+                self.booted_at = trio.current_time()
+                self.log.info("image_booting", image=self.image.name, hot_path=_impl.IMPLEMENTATION,
+                              processes=list(self.supervisor.order))
+                self.notifier.status(f"booting {self.image.name}")
+                self.handle(sv.Boot(trio.current_time()))
+                task_status.started()
+                await self._tick_forever()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.ctx.destroy(linger=0)
+        return 1 if self.escalated else 0
+
+    def _prepare_run_dir(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sock = self.run_dir / "bus.sock"
+        if sock.exists():
+            # A live kernel accepts connections; a file left by a crashed one is safe to replace.
+            if _socket_accepts(sock):
+                raise BootError(f"a kernel is already running at {self.run_dir}")
+            sock.unlink()
+
+    # -- feeding the supervisor -------------------------------------------------------------------
+
+    def handle(self, event: sv.Event) -> None:
+        """Feed the supervisor; events raised while acting (Spawned) queue behind, never nest."""
+        self._events.append(event)
+        if self._handling:
+            return
+        self._handling = True
+        try:
+            while self._events:
+                for action in self.supervisor.handle(self._events.popleft()):
+                    self._act(action)
+        finally:
+            self._handling = False
+        if self._wake is not None:
+            self._wake.cancel()
+
+    def _act(self, action: sv.Action) -> None:
+        if isinstance(action, sv.Spawn):
+            spec = self.specs[action.name]
+            try:
+                pid = self.spawner.spawn(spec)
+            except OSError as exc:
+                self.log.error("spawn_failed", target=action.name, error=str(exc))
+                self.handle(sv.SpawnFailed(action.name, str(exc), trio.current_time()))
+            else:
+                self.log.info("spawned", target=action.name, pid=pid)
+                self.handle(sv.Spawned(action.name, pid, trio.current_time()))
+        elif isinstance(action, sv.Kill):
+            self.log.info("killing", target=action.name, pid=action.pid, signal=action.signal.name)
+            self.spawner.kill(action.pid, action.signal)
+        elif isinstance(action, sv.StateChanged):
+            status = next(s for s in self.supervisor.status() if s.name == action.name)
+            payload = _encode(ProcessStateChanged(name=action.name, old=action.old.value,
+                                                  new=action.new.value, pid=status.pid))
+            subject = f"kernel.process.{action.name}"
+            # Only the router task may touch its socket (a send here could eat its FD's edge).
+            self.router.post(lambda: self.router.publish(subject, payload, retain=True))
+        elif isinstance(action, sv.ImageReady):
+            elapsed = trio.current_time() - self.booted_at
+            self.log.info("image_ready", image=self.image.name, seconds=round(elapsed, 3))
+            self.notifier.ready(f"{self.image.name}: every process is ready")
+        elif isinstance(action, sv.Escalate):
+            self.escalated = True
+            self.log.error("escalated", target=action.process, reason=action.reason)
+            self.notifier.status(f"stopping: {action.reason}")
+        elif isinstance(action, sv.ImageStopped):
+            self.stop_reason = action.reason
+            self.log.info("image_stopped", image=self.image.name, reason=action.reason)
+
+    async def _tick_forever(self) -> None:
+        while self.supervisor.phase is not sv.ImagePhase.STOPPED:
+            deadline = self.supervisor.next_deadline()
+            with trio.CancelScope(deadline=deadline if deadline is not None else float("inf")) as self._wake:
+                await trio.sleep_forever()
+            self._wake = None
+            self.handle(sv.Tick(trio.current_time()))
+
+    def _on_exit(self, name: str, pid: int, returncode: int) -> None:
+        exited = sv.Exited.from_returncode(name, pid, returncode, trio.current_time())
+        self.log.info("exited", target=name, pid=pid, how=exited.describe())
+        if self.pids.get(name) == pid:
+            self.router.post(lambda: self.router.forget(name, exited.describe()))
+        self.handle(exited)
+
+    async def _follow_router(self, events: trio.MemoryReceiveChannel[PeerEvent]) -> None:
+        async for event in events:
+            now = trio.current_time()
+            if isinstance(event, PeerJoined):
+                self.pids[event.name] = event.pid
+            elif isinstance(event, PeerReady):
+                pid = self.pids.get(event.name)
+                if pid is not None and event.name in self.specs:
+                    self.handle(sv.Ready(event.name, pid, now))
+            elif isinstance(event, PeerSeen):
+                pid = self.pids.get(event.name)
+                if pid is not None and event.name in self.specs:
+                    self.handle(sv.Heartbeat(event.name, pid, now))
+            elif isinstance(event, PeerLeft):
+                self.pids.pop(event.name, None)
+
+    async def _watch_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                self.log.info("shutdown_requested", signal=signal.Signals(signum).name)
+                self.notifier.stopping(f"stopping {self.image.name}")
+                self.handle(sv.ShutdownRequested(trio.current_time()))
+
+    async def _feed_watchdog(self, interval: float) -> None:
+        while True:
+            self.notifier.watchdog()
+            await trio.sleep(interval)
+
+    def uptime(self, started_at: float | None) -> float | None:
+        return None if started_at is None else round(trio.current_time() - started_at, 3)
+
+
+def _socket_accepts(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True

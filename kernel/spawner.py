@@ -1,0 +1,157 @@
+"""Starting and stopping the image's processes: the supervisor's I/O.
+
+Each child gets its own process group, dies with the kernel (PR_SET_PDEATHSIG, even after a
+kill -9 of the kernel), its resource limits, its uid/gid when the kernel is root and the image
+says so, and its bus endpoint and name through the environment (never argv). Its stdout and
+stderr are collected into the kernel's log under its name. Exits are noticed through a pidfd,
+without polling.
+
+PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so children are forked
+from the kernel's main thread (trio.run_process forks in a worker thread, which is why it is not
+used here).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+import trio
+
+from carnel.ipc.settings import ENV_BUS, ENV_LOG_FORMAT, ENV_NAME
+from carnel.kernel.image import ProcessSpec
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    name: str
+    pid: int
+    popen: subprocess.Popen
+
+
+def command_for(spec: ProcessSpec) -> list[str]:
+    if spec.module is not None:
+        return [sys.executable, "-m", spec.module, *spec.args]
+    return [*spec.command, *spec.args]
+
+
+def _child_setup(parent: int, spec: ProcessSpec) -> Callable[[], None]:
+    limits = spec.limits
+
+    def setup() -> None:
+        # Runs in the child between fork and exec: only async-signal-safe work belongs here.
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the kernel died before prctl took effect
+            os._exit(1)
+        if limits.memory_mb is not None:
+            size = limits.memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        if limits.open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        if limits.cpu_seconds is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+
+    return setup
+
+
+class Spawner:
+    """Forks children and reports their exits; one instance per kernel."""
+
+    def __init__(self, bus: str, nursery: trio.Nursery, on_exit: Callable[[str, int, int], None],
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.bus = bus
+        self.nursery = nursery
+        self.on_exit = on_exit
+        self.extra_env = extra_env or {}
+        self.log = structlog.get_logger().bind(process="kernel")
+        self.children: dict[int, Child] = {}
+
+    def spawn(self, spec: ProcessSpec) -> int:
+        """Start `spec` now; returns its pid. Raises OSError if it cannot be started."""
+        env = {**os.environ, **self.extra_env, **spec.env,
+               ENV_BUS: self.bus, ENV_NAME: spec.name, ENV_LOG_FORMAT: "json"}
+        as_root = os.geteuid() == 0
+        popen = subprocess.Popen(
+            command_for(spec),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            process_group=0,
+            close_fds=True,
+            preexec_fn=_child_setup(os.getpid(), spec),
+            user=spec.uid if as_root else None,
+            group=spec.gid if as_root else None,
+        )
+        child = Child(spec.name, popen.pid, popen)
+        self.children[popen.pid] = child
+        self.nursery.start_soon(self._watch, child)
+        self.nursery.start_soon(self._collect, child, popen.stdout, "stdout")
+        self.nursery.start_soon(self._collect, child, popen.stderr, "stderr")
+        return popen.pid
+
+    def kill(self, pid: int, sig: int) -> None:
+        """Signal the child's whole process group (what it forked dies with it)."""
+        if pid not in self.children:
+            return
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass  # already gone; its exit is on its way through the pidfd
+
+    async def _watch(self, child: Child) -> None:
+        fd = os.pidfd_open(child.pid)
+        try:
+            await trio.lowlevel.wait_readable(fd)
+        finally:
+            os.close(fd)
+        _, status = os.waitpid(child.pid, 0)
+        child.popen.returncode = os.waitstatus_to_exitcode(status)
+        del self.children[child.pid]
+        self.on_exit(child.name, child.pid, child.popen.returncode)
+
+    async def _collect(self, child: Child, pipe, stream: str) -> None:
+        """Re-log each line a child writes, bound to its name; its JSON lines keep their fields."""
+        log = self.log.bind(process=child.name, pid=child.pid)
+        async with trio.lowlevel.FdStream(os.dup(pipe.fileno())) as source:
+            pipe.close()
+            pending = b""
+            async for chunk in source:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    _relog(log, line, stream)
+            if pending:
+                _relog(log, pending, stream)
+
+
+def _relog(log, line: bytes, stream: str) -> None:
+    text = line.decode("utf-8", "replace").rstrip("\r")
+    if not text:
+        return
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        fields = None
+    if isinstance(fields, dict) and "event" in fields:
+        event = str(fields.pop("event"))
+        level = str(fields.pop("level", "info"))
+        for key in ("process", "timestamp"):
+            fields.pop(key, None)
+        method = getattr(log, level, log.info) if level in _LEVELS else log.info
+        method(event, **fields)
+    else:
+        log.info("output", stream=stream, line=text)
+
+
+_LEVELS = frozenset(("debug", "info", "warning", "error", "critical", "exception"))

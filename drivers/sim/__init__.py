@@ -1,0 +1,1 @@
+"""A simulated vehicle for the dev image: a repeating drive, published as vehicle signals."""

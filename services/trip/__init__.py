@@ -1,0 +1,1 @@
+"""The trip computer: distance travelled, integrated from vehicle speed."""

@@ -1,0 +1,4 @@
+from carnel.ipc import run
+from carnel.services.trip.service import svc
+
+run(svc)

@@ -1,0 +1,85 @@
+"""The bundled dev image and the `carnel` command, the way README.md shows them."""
+from __future__ import annotations
+
+import subprocess
+
+import trio
+
+from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.trip import Trip
+from conftest import CARNEL
+
+
+async def test_dev_image_boots_and_the_trip_computer_works(stack_factory):
+    stack = await stack_factory("dev").boot()
+    async with stack.service("tester") as client:
+        async with client.messages("trip.distance", Trip) as trips:
+            with trio.fail_after(10):
+                first = await trips.__anext__()  # retained: arrives at once
+                reset = await client.call("trip.reset", Empty(), Trip, timeout=5)
+                assert reset.metres == 0.0 and reset.since_ns > 0
+                async for trip in trips:
+                    if trip.since_ns == reset.since_ns:
+                        break
+        assert first.metres >= 0.0
+
+    ps = stack.carnel("ps")
+    assert ps.returncode == 0, ps.stderr
+    rows = {line.split()[0]: line.split()[1] for line in ps.stdout.splitlines()[2:]}
+    assert rows == {"vehiclesim": "ready", "trip": "ready"}
+
+    stats = stack.carnel("stats")
+    assert stats.returncode == 0 and "vehicle.speed" in stats.stdout
+
+    unknown = stack.carnel("restart", "nosuch")
+    assert unknown.returncode == 1 and "no process named 'nosuch'" in unknown.stderr
+
+    restart = stack.carnel("restart", "trip")
+    assert restart.returncode == 0, restart.stderr
+
+    logs = stack.carnel("logs", "trip")
+    assert logs.returncode == 0 and "service_ready" in logs.stdout
+    assert "vehiclesim" not in logs.stdout.replace("after", "")
+
+    assert await stack.stop() == 0
+    out = stack.output()
+    assert out.index("killing") < out.index("image_stopped")
+    # Stopped in reverse start order: the trip computer before the vehicle it depends on.
+    assert out.index("target=trip") < out.rindex("signal=SIGTERM target=vehiclesim")
+
+
+def test_version_says_which_hot_path_is_active():
+    out = subprocess.run([*CARNEL, "version"], capture_output=True, text=True, check=True).stdout
+    assert "hot path: " in out and ("ext" in out or "pure" in out)
+
+
+def test_help_explains_every_command():
+    out = subprocess.run([*CARNEL, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("boot", "ps", "stats", "start", "stop", "restart", "shutdown", "logs"):
+        assert command in out
+
+
+def test_control_without_a_kernel_says_how_to_start_one(tmp_path):
+    result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path), "ps"], capture_output=True,
+                            text=True)
+    assert result.returncode == 3
+    assert f"no kernel is running at {tmp_path}: start one with carnel boot" in result.stderr
+
+
+def test_broken_manifest_is_a_clear_error_and_starts_nothing(tmp_path):
+    image = tmp_path / "broken.toml"
+    image.write_text('[image]\nname = "x"\n\n[process.a]\nmodule = "m"\nrestart = "sometimes"\n')
+    result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "boot", str(image)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert str(image) in result.stderr and "restart" in result.stderr and ":6" in result.stderr
+    assert not (tmp_path / "run" / "bus.sock").exists()
+
+
+async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):
+    stack = await stack_factory("dev", env={"CARNEL_PURE": "1"}).boot()
+    ps = stack.carnel("ps")
+    assert ps.returncode == 0, ps.stderr
+    assert "hot path: pure" in ps.stdout.splitlines()[0]
+    assert "vehicle.speed" in stack.carnel("stats").stdout
+    assert await stack.stop() == 0

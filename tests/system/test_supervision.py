@@ -1,0 +1,122 @@
+"""The kernel supervising real processes: restarts, timeouts, hangs, storms and orphans."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import trio
+
+from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
+from conftest import program, wait_exit
+
+PY = sys.executable
+
+
+def image(body: str, **supervisor) -> str:
+    settings = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in supervisor.items())
+    return f'[image]\nname = "supervision-test"\n\n[supervisor]\n{settings}\n{body}'
+
+
+def worker(name: str, **fields) -> str:
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in fields.items())
+    return f"[process.{name}]\n{program('worker.py')}\n{extra}\n"
+
+
+async def wait_state(stream, state: str, timeout: float = 15) -> ProcessStateChanged:
+    with trio.fail_after(timeout):
+        async for change in stream:
+            if change.new == state:
+                return change
+    raise AssertionError("the state stream ended")
+
+
+async def pid_of(client, name: str) -> int:
+    listing = await client.call("kernel.ps", Empty(), ProcessList)
+    return next(p.pid for p in listing.processes if p.name == name)
+
+
+async def test_killed_process_is_restarted_and_ready_again(stack_factory):
+    stack = await stack_factory(image(worker("a") + worker("b", after=["a"]))).boot()
+    async with stack.service("tester") as client:
+        old = await pid_of(client, "b")
+        async with client.messages("kernel.process.b", ProcessStateChanged) as changes:
+            await wait_state(changes, "ready")  # the retained current state
+            os.kill(old, signal.SIGKILL)
+            ready = await wait_state(changes, "ready")
+        assert ready.pid != old
+        listing = await client.call("kernel.ps", Empty(), ProcessList)
+        b = next(p for p in listing.processes if p.name == "b")
+        assert b.restarts == 1 and b.last_exit == "SIGKILL"
+    assert await stack.stop() == 0
+
+
+async def test_process_that_never_says_ready_fails_its_start_timeout(stack_factory):
+    silent = (f'[process.silent]\ncommand = ["{PY}", "-c", "import time; time.sleep(600)"]\n'
+              'start_timeout = 0.5\nrestart = "temporary"\n')
+    stack = await stack_factory(image(worker("a") + silent)).boot()
+    async with stack.service("tester") as client:
+        async with client.messages("kernel.process.silent", ProcessStateChanged) as changes:
+            await wait_state(changes, "failed", timeout=10)
+        listing = await client.call("kernel.ps", Empty(), ProcessList)
+        silent_info = next(p for p in listing.processes if p.name == "silent")
+        assert "start_timeout" in silent_info.last_exit
+    assert await stack.stop() == 0
+
+
+async def test_stopped_process_is_detected_as_hung_and_restarted(stack_factory):
+    stack = await stack_factory(image(worker("a", heartbeat_interval=0.2, heartbeat_misses=3))).boot()
+    async with stack.service("tester") as client:
+        old = await pid_of(client, "a")
+        async with client.messages("kernel.process.a", ProcessStateChanged) as changes:
+            await wait_state(changes, "ready")
+            stopped_at = trio.current_time()
+            os.kill(old, signal.SIGSTOP)
+            ready = await wait_state(changes, "ready", timeout=10)
+        # heartbeat x misses = 0.6 s, plus the restart; never the 5 s a start would allow.
+        assert trio.current_time() - stopped_at < 3.0
+        assert ready.pid != old
+    assert await stack.stop() == 0
+
+
+async def test_restart_storm_escalates_and_stops_the_image(stack_factory):
+    crasher = f'[process.crasher]\ncommand = ["{PY}", "-c", "import sys; sys.exit(3)"]\n'
+    stack = stack_factory(image(worker("a") + crasher, intensity=3, period=10))
+    stack.start()
+    with trio.fail_after(30):
+        await wait_exit(stack.proc.pid)
+    assert stack.proc.wait() != 0
+    out = stack.output()
+    assert "escalated" in out and "crasher" in out
+    # Never a loop: a bounded number of attempts.
+    assert out.count("spawned") <= 2 + 3 + 1
+
+
+async def test_kill_9_of_the_kernel_leaves_no_child(stack_factory):
+    stack = await stack_factory(image(worker("a") + worker("b"))).boot()
+    async with stack.service("tester") as client:
+        listing = await client.call("kernel.ps", Empty(), ProcessList)
+    pids = [p.pid for p in listing.processes]
+    stack.proc.kill()
+    stack.proc.wait()
+    with trio.fail_after(1):
+        while any(_alive(pid) for pid in pids):
+            await trio.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_sigterm_stops_in_reverse_order_and_exits_0(stack_factory):
+    stack = await stack_factory(image(worker("a") + worker("b", after=["a"]) + worker("c", after=["b"]))).boot()
+    assert await stack.stop() == 0
+    out = stack.output()
+    order = [line.split("target=")[1].split()[0] for line in out.splitlines()
+             if "killing" in line and "SIGTERM" in line]
+    assert order == ["c", "b", "a"]

@@ -1,0 +1,423 @@
+"""Bus throughput and latency, every case against its baselines in one run.
+
+    python bench/bus.py [--quick] [--json]
+
+Cases, all on ipc://, all moving the same multipart message ([header][payload]) with the same
+sender and receiver loops, each side in its own process:
+
+  direct       raw pyzmq DEALER -> DEALER, no broker
+  cproxy       libzmq's own C forwarder (zmq.proxy, ROUTER -> DEALER) between the two:
+               the ceiling for any broker
+  router_ext   the kernel's router, compiled hot path
+  router_pure  the kernel's router, pure-Python twin
+  sdk          a typed Struct published by one Service, decoded and handed to another's handler
+
+Throughput counts messages delivered to the receiver; a router drops for a receiver that
+cannot keep up (a broker that blocks, like zmq.proxy, slows the sender instead), so drops are
+reported beside it. Round trips are ping-pong: direct and cproxy bounce the frames back, the
+router cases publish the answer on another subject, the SDK case is `call()` to a provider.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+import zmq
+
+HERE = Path(__file__).resolve()
+CASES = ("direct", "cproxy", "router_ext", "router_pure", "sdk")
+SIZES = (64, 2**20)
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True, tag="bench"):
+    """What the SDK case sends: typed, so it is really encoded and decoded."""
+
+    index: int
+    body: bytes
+
+
+# -- roles: each runs in its own process -----------------------------------------------------------
+
+
+def header_for(subject: str) -> bytes:
+    from carnel.ipc import _impl
+    from carnel.ipc.wire import Kind
+
+    return _impl.pack_header(Kind.PUB, subject)
+
+
+def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
+    """The handshake a raw client does with the kernel: HELLO, then SUBs, each acknowledged."""
+    from carnel.ipc import _impl
+    from carnel.ipc.schemas.bus import Hello
+    from carnel.ipc.wire import Kind
+
+    sock.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                         msgspec.msgpack.encode(Hello(name=name, pid=os.getpid()))])
+    sock.recv_multipart()
+    for i, pattern in enumerate(subscribe, start=2):
+        sock.send_multipart([_impl.pack_header(Kind.SUB, pattern, msg_id=i), b""])
+        sock.recv_multipart()
+
+
+def role_router(endpoint: str) -> None:
+    import trio
+
+    from carnel.ipc import _impl
+    from carnel.kernel.router import Router, RouterSettings
+
+    async def main() -> None:
+        router = Router(zmq.Context.instance(), RouterSettings(endpoint=endpoint,
+                                                                heartbeat_ms=600_000))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(router.run)
+            print(f"ready {_impl.IMPLEMENTATION}", flush=True)
+            await trio.to_thread.run_sync(sys.stdin.read)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def role_cproxy(front: str, back: str) -> None:
+    # DEALER on both sides: frames pass through unchanged, as they do between two DEALERs.
+    ctx = zmq.Context.instance()
+    frontend = ctx.socket(zmq.DEALER)
+    frontend.bind(front)
+    backend = ctx.socket(zmq.DEALER)
+    backend.bind(back)
+    print("ready", flush=True)
+    try:
+        zmq.proxy(frontend, backend)
+    except zmq.ContextTerminated:
+        pass
+
+
+def dealer(endpoint: str, bind: bool) -> zmq.Socket:
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 1000)
+    (sock.bind if bind else sock.connect)(endpoint)
+    return sock
+
+
+def role_send(endpoint: str, bind: bool, count: int, size: int, broker: bool) -> None:
+    sock = dealer(endpoint, bind)
+    if broker:
+        join(sock, "bench-send", [])
+    header = header_for("bench.data")
+    payload = b"p" * size
+    print("ready", flush=True)
+    sys.stdin.readline()
+    send = sock.send_multipart
+    for _ in range(count):
+        send([header, payload], copy=size > 4096)
+    print("sent", flush=True)
+    sys.stdin.readline()
+
+
+def role_receive(endpoint: str, bind: bool, count: int, broker: bool) -> None:
+    """Drain in batches (NOBLOCK until EAGAIN), then poll: the loop every case shares."""
+    sock = dealer(endpoint, bind)
+    if broker:
+        join(sock, "bench-recv", ["bench.data"])
+    print("ready", flush=True)
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    recv = sock.recv_multipart
+    got = 0
+    nbytes = 0
+    first = last = 0.0
+    idle_ms = 5000
+    while got < count:
+        try:
+            frames = recv(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            if not poller.poll(idle_ms):
+                break  # the rest was dropped on the way: count what came
+            idle_ms = 1000
+            continue
+        if not got:
+            first = time.perf_counter()
+        got += 1
+        nbytes += len(frames[-1].buffer)
+        last = time.perf_counter()
+    print(json.dumps({"received": got, "bytes": nbytes, "seconds": last - first}), flush=True)
+
+
+def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
+    sock = dealer(endpoint, bind)
+    pong = None
+    if broker:
+        join(sock, "bench-echo", ["bench.ping"])
+        pong = header_for("bench.pong")
+    print("ready", flush=True)
+    while True:
+        frames = sock.recv_multipart(copy=False)
+        if pong is not None:
+            frames = [pong, *frames[1:]]
+        sock.send_multipart(frames, copy=False)
+
+
+def role_ping(endpoint: str, bind: bool, rounds: int, size: int, broker: bool) -> None:
+    sock = dealer(endpoint, bind)
+    if broker:
+        join(sock, "bench-ping", ["bench.pong"])
+    header = header_for("bench.ping")
+    payload = b"p" * size
+    print("ready", flush=True)
+    sys.stdin.readline()
+    samples = []
+    for i in range(rounds + rounds // 10):
+        start = time.perf_counter_ns()
+        sock.send_multipart([header, payload], copy=size > 4096)
+        sock.recv_multipart(copy=False)
+        if i >= rounds // 10:  # the first tenth warms up
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    print(json.dumps({"samples": samples}), flush=True)
+
+
+def role_sdk(endpoint: str, part: str, count: int, size: int, rounds: int) -> None:
+    import trio
+
+    from carnel.ipc import Service
+    from carnel.ipc.settings import ProcessSettings
+
+    svc = Service(f"bench-{part}")
+
+    async def main() -> None:
+        settings = ProcessSettings(name=svc.name, bus=endpoint, log_format="json")
+        if part == "recv":
+            got = {"n": 0, "bytes": 0, "first": 0.0, "last": 0.0}
+            done = trio.Event()
+
+            @svc.subscribe("bench.data")
+            async def on_data(msg: Payload) -> None:
+                if not got["n"]:
+                    got["first"] = time.perf_counter()
+                got["n"] += 1
+                got["bytes"] += len(msg.body)
+                got["last"] = time.perf_counter()
+                if got["n"] >= count:
+                    done.set()
+
+            @svc.provide("bench.echo")
+            async def echo(msg: Payload) -> Payload:
+                return msg
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(svc.serve, settings)
+            print("ready", flush=True)
+            if part == "recv":
+                with trio.move_on_after(60):
+                    while not done.is_set():
+                        with trio.move_on_after(5) as idle:
+                            before = got["n"]
+                            await done.wait()
+                        if idle.cancelled_caught and got["n"] == before and before:
+                            break
+                print(json.dumps({"received": got["n"], "bytes": got["bytes"],
+                                  "seconds": got["last"] - got["first"]}), flush=True)
+                await trio.sleep_forever()  # go on answering bench.echo until stopped
+            else:
+                await trio.to_thread.run_sync(sys.stdin.readline)
+                body = b"p" * size
+                for i in range(count):
+                    await svc.publish("bench.data", Payload(index=i, body=body))
+                print("sent", flush=True)
+                await trio.to_thread.run_sync(sys.stdin.readline)
+                samples = []
+                msg = Payload(index=0, body=body)
+                for i in range(rounds + rounds // 10):
+                    start = time.perf_counter_ns()
+                    await svc.call("bench.echo", msg, Payload, timeout=10)
+                    if i >= rounds // 10:
+                        samples.append((time.perf_counter_ns() - start) / 1000)
+                print(json.dumps({"samples": samples}), flush=True)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+# -- the orchestrator ------------------------------------------------------------------------------
+
+
+class Proc:
+    def __init__(self, *args: str, env: dict | None = None) -> None:
+        self.p = subprocess.Popen(
+            [sys.executable, str(HERE), "--role", *args], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        )
+
+    def expect(self, word: str) -> str:
+        line = self.p.stdout.readline()
+        if not line.startswith(word):
+            raise SystemExit(f"bench: a helper process said {line!r}, expected {word!r}")
+        return line
+
+    def say(self) -> None:
+        self.p.stdin.write("go\n")
+        self.p.stdin.flush()
+
+    def result(self) -> dict:
+        return json.loads(self.p.stdout.readline())
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads (libzmq's I/O threads included)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_case(case: str, size: int, count: int, rounds: int, tmp: str) -> dict:
+    a, b = f"ipc://{tmp}/a.sock", f"ipc://{tmp}/b.sock"
+    procs: list[Proc] = []
+    try:
+        broker = case.startswith("router") or case == "sdk"
+        if broker:
+            pure = case == "router_pure"
+            server = Proc("router", a, env={"CARNEL_PURE": "1"} if pure else None)
+            procs.append(server)
+            server.expect("ready")
+        elif case == "cproxy":
+            server = Proc("cproxy", a, b)
+            procs.append(server)
+            server.expect("ready")
+        send_ep = a
+        recv_ep = b if case == "cproxy" else a
+        recv_bind = case == "direct"
+        if case == "sdk":
+            receiver = Proc("sdk", a, "recv", str(count), str(size), str(rounds))
+            procs.append(receiver)
+            receiver.expect("ready")
+            sender = Proc("sdk", a, "send", str(count), str(size), str(rounds))
+            procs.append(sender)
+            sender.expect("ready")
+        else:
+            receiver = Proc("receive", recv_ep, str(int(recv_bind)), str(count), str(int(broker)))
+            procs.append(receiver)
+            receiver.expect("ready")
+            sender = Proc("send", send_ep, "0", str(count), str(size), str(int(broker)))
+            procs.append(sender)
+            sender.expect("ready")
+        cpu_before = cpu_seconds(server.p.pid) if case != "direct" else 0.0
+        sender.say()
+        sender.expect("sent")
+        got = receiver.result()
+        broker_cpu = cpu_seconds(server.p.pid) - cpu_before if case != "direct" else None
+        if case == "sdk":
+            sender.say()
+            samples = sender.result()["samples"]
+        else:
+            sender.stop()
+            receiver.stop()
+            echo = Proc("echo", recv_ep, str(int(recv_bind)), str(int(broker)))
+            procs.append(echo)
+            echo.expect("ready")
+            ping = Proc("ping", send_ep, "0", str(rounds), str(size), str(int(broker)))
+            procs.append(ping)
+            ping.expect("ready")
+            ping.say()
+            samples = ping.result()["samples"]
+    finally:
+        for proc in procs:
+            proc.stop()
+    seconds = got["seconds"] or float("nan")
+    return {
+        "case": case, "size": size,
+        "msgs_per_s": round(got["received"] / seconds),
+        "mb_per_s": round(got["bytes"] / seconds / 1e6, 1),
+        "delivered": got["received"], "sent": count,
+        # What the broker could forward with a whole core: the ceiling once the endpoints
+        # (Python loops here) are not the bottleneck.
+        "broker_cpu_us_per_msg": round(broker_cpu / got["received"] * 1e6, 2)
+        if broker_cpu else None,
+        "rtt_p50_us": round(statistics.median(samples), 1),
+        "rtt_p99_us": round(statistics.quantiles(samples, n=100)[98], 1),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--role":
+        import logging
+
+        from carnel.ipc import logs
+
+        logs.configure("json", stream=sys.stderr, level=logging.WARNING)
+        role, *args = sys.argv[2:]
+        if role == "router":
+            role_router(args[0])
+        elif role == "cproxy":
+            role_cproxy(*args)
+        elif role == "send":
+            role_send(args[0], args[1] == "1", int(args[2]), int(args[3]), args[4] == "1")
+        elif role == "receive":
+            role_receive(args[0], args[1] == "1", int(args[2]), args[3] == "1")
+        elif role == "echo":
+            role_echo(args[0], args[1] == "1", args[2] == "1")
+        elif role == "ping":
+            role_ping(args[0], args[1] == "1", int(args[2]), int(args[3]), args[4] == "1")
+        elif role == "sdk":
+            role_sdk(args[0], args[1], int(args[2]), int(args[3]), int(args[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer messages: under 60 s")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
+    opts = parser.parse_args()
+    cases = opts.cases.split(",")
+    counts = {64: 100_000 if opts.quick else 500_000, 2**20: 300 if opts.quick else 2000}
+    rounds = 1000 if opts.quick else 5000
+    results = []
+    with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
+        for size in SIZES:
+            for case in cases:
+                if not opts.json:
+                    print(f"  {case} {size} B ...", file=sys.stderr, flush=True)
+                result = run_case(case, size, counts[size], rounds if size == 64 else rounds // 10, tmp)
+                results.append(result)
+                if opts.json:
+                    print(json.dumps(result), flush=True)
+    if not opts.json:
+        print_table(results)
+
+
+def print_table(results: list[dict]) -> None:
+    by = {(r["case"], r["size"]): r for r in results}
+    print(f"{'case':<12} {'size':>8} {'msgs/s':>9} {'MB/s':>7} {'delivered':>13} "
+          f"{'p50 us':>7} {'p99 us':>8} {'broker us/msg':>13}   "
+          f"{'msgs/s':>7} {'capacity':>8} {'rtt p50':>7}")
+    print(f"{'':<12} {'':>8} {'':>9} {'':>7} {'':>13} {'':>7} {'':>8} {'(CPU)':>13}   "
+          f"{'vs C proxy':>16} {'vs direct':>9}")
+    for r in results:
+        proxy = by.get(("cproxy", r["size"]))
+        direct = by.get(("direct", r["size"]))
+        thr = r["msgs_per_s"] / proxy["msgs_per_s"] if proxy else float("nan")
+        cap = (proxy["broker_cpu_us_per_msg"] / r["broker_cpu_us_per_msg"]
+               if proxy and r["broker_cpu_us_per_msg"] else float("nan"))
+        rtt = r["rtt_p50_us"] / direct["rtt_p50_us"] if direct else float("nan")
+        cpu = r["broker_cpu_us_per_msg"]
+        print(f"{r['case']:<12} {r['size']:>8} {r['msgs_per_s']:>9} {r['mb_per_s']:>7} "
+              f"{r['delivered']:>6}/{r['sent']:<6} {r['rtt_p50_us']:>7} {r['rtt_p99_us']:>8} "
+              f"{cpu if cpu is not None else '-':>13}   {thr:>6.2f}x {cap:>7.2f}x {rtt:>8.2f}x")
+    ext, pure = by.get(("router_ext", 64)), by.get(("router_pure", 64))
+    if ext and pure and ext["broker_cpu_us_per_msg"]:
+        print(f"\nrouter hot path at 64 B, CPU per message: pure / ext = "
+              f"{pure['broker_cpu_us_per_msg'] / ext['broker_cpu_us_per_msg']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,14 +18,6 @@ from carnel.ipc.wire import Flag, Kind
 from carnel.kernel.events import PeerJoined, PeerLeft, PeerReady
 from carnel.kernel.router import Router, RouterSettings
 
-IMPLS = sorted(_impl.available())
-
-
-@pytest.fixture(params=IMPLS)
-def impl(request):
-    return _impl.available()[request.param]
-
-
 @pytest.fixture
 def ctx():
     context = zmq.Context()
@@ -62,21 +54,23 @@ class Bus:
         return svc
 
 
-def collector():
-    got = []
-    arrived = trio.Event()
+class Collector:
+    """A client-level sink that lets a test wait until n messages have arrived."""
 
-    def sink(batch):
-        got.extend(batch)
-        arrived.set()
+    def __init__(self) -> None:
+        self.got = []
+        self._changed = trio.Event()
 
-    return got, sink
+    def __call__(self, batch) -> None:
+        self.got.extend(batch)
+        self._changed.set()
+        self._changed = trio.Event()
 
-
-async def wait_for(predicate, timeout=5):
-    with trio.fail_after(timeout):
-        while not predicate():
-            await trio.sleep(0.005)
+    async def wait_for(self, n: int, timeout: float = 5) -> list:
+        with trio.fail_after(timeout):
+            while len(self.got) < n:
+                await self._changed.wait()
+        return self.got
 
 
 async def test_publication_reaches_every_matching_subscriber_stamped_with_the_publisher(ctx, endpoint, impl):
@@ -85,14 +79,14 @@ async def test_publication_reaches_every_matching_subscriber_stamped_with_the_pu
         pub = await bus.client("gps")
         a = await bus.client("nav")
         b = await bus.client("logger")
-        got_a, sink_a = collector()
-        got_b, sink_b = collector()
+        sink_a, sink_b = Collector(), Collector()
         await a.subscribe("gps.fix", sink_a)
         await b.subscribe("gps.>", sink_b)
         for i in range(10):
             await pub.publish_raw("gps.fix", b"fix-%d" % i)
         await pub.publish_raw("gps.status", b"status")
-        await wait_for(lambda: len(got_a) == 10 and len(got_b) == 11)
+        got_a = await sink_a.wait_for(10)
+        got_b = await sink_b.wait_for(11)
         assert [bytes(d.payload) for d in got_a] == [b"fix-%d" % i for i in range(10)]
         assert {d.header.source for d in got_a + got_b} == {"gps"}
         assert [d.header.seq for d in got_a] == list(range(1, 11))
@@ -107,14 +101,14 @@ async def test_retained_value_is_delivered_at_once_to_a_new_subscriber(ctx, endp
         await pub.publish_raw("vehicle.speed", b"latest", retain=True)
         await pub.publish_raw("vehicle.gear", b"not-kept")
         probe = await bus.client("probe")
-        got, sink = collector()
-        await probe.subscribe("probe.sync", sink)
+        sync = Collector()
+        await probe.subscribe("probe.sync", sync)
         await pub.publish_raw("probe.sync", b"")  # everything before this was routed
-        await wait_for(lambda: len(got) == 1)
+        await sync.wait_for(1)
         late = await bus.client("hmi")
-        got, sink = collector()
+        sink = Collector()
         await late.subscribe("vehicle.>", sink)
-        await wait_for(lambda: len(got) == 1)
+        got = await sink.wait_for(1)
         assert bytes(got[0].payload) == b"latest"
         assert got[0].header.flags & Flag.RETAINED
         assert got[0].header.source == "vehicle"
@@ -207,11 +201,13 @@ async def test_typed_subscription_decodes_and_passes_attachments(ctx, endpoint, 
 
 async def test_undecodable_payload_is_counted_not_fatal(ctx, endpoint, impl):
     got = []
+    arrived = trio.Event()
     svc = Service("hmi")
 
     @svc.subscribe("vehicle.speed")
     async def on_speed(msg: Signal) -> None:
         got.append(msg)
+        arrived.set()
 
     async with trio.open_nursery() as nursery:
         bus = await Bus(nursery, ctx, endpoint, impl).start()
@@ -220,7 +216,9 @@ async def test_undecodable_payload_is_counted_not_fatal(ctx, endpoint, impl):
         await pub.publish_raw("vehicle.speed", b"\x91" * 10_000)  # deeply nested arrays
         await pub.publish_raw("vehicle.speed", msgspec.msgpack.encode(Trip(metres=1.0)))
         await pub.publish_raw("vehicle.speed", msgspec.msgpack.encode(Signal(path="ok", value=1)))
-        await wait_for(lambda: len(got) == 1)
+        with trio.fail_after(5):
+            await arrived.wait()
+        assert got == [Signal(path="ok", value=1)]
         assert svc.stats.undecodable == 2
         nursery.cancel_scope.cancel()
 
@@ -279,10 +277,34 @@ async def test_garbage_from_a_joined_peer_is_counted_and_the_bus_keeps_working(c
         await bad.send_frames([b"only-one-frame"])
         await bad.send_frames([_impl.pack_header(Kind.SUB, "a.>"), b""][:1])
         good = await bus.client("good")
-        got, sink = collector()
+        sink = Collector()
         await good.subscribe("ok", sink)
         await bad.publish_raw("ok", b"still routed")
-        await wait_for(lambda: len(got) == 1)
+        await sink.wait_for(1)
         stats = {p.name: p for p in bus.router.stats().processes}
         assert sum(stats["fuzzer"].rejects.values()) == 3
+        nursery.cancel_scope.cancel()
+
+
+async def test_failing_subscription_handler_is_counted_and_the_next_message_still_handled(ctx, endpoint, impl):
+    got = []
+    second = trio.Event()
+    svc = Service("hmi")
+
+    @svc.subscribe("vehicle.speed")
+    async def on_speed(msg: Signal) -> None:
+        if msg.value == 0:
+            raise ValueError("a bug in the handler")
+        got.append(msg.value)
+        second.set()
+
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        await bus.service(svc)
+        pub = await bus.service(Service("can"))
+        await pub.publish("vehicle.speed", Signal(path="Vehicle.Speed", value=0))
+        await pub.publish("vehicle.speed", Signal(path="Vehicle.Speed", value=1))
+        with trio.fail_after(5):
+            await second.wait()
+        assert got == [1] and svc.stats.handler_errors == 1
         nursery.cancel_scope.cancel()

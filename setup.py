@@ -97,7 +97,7 @@ setup(
     python_requires=">=3.11",
     packages=sorted(PACKAGE_DIR),
     package_dir=PACKAGE_DIR,
-    package_data={"carnel.kernel": ["images/*.toml"], "carnel.ext": ["*.pyx", "*.pxd"]},
+    package_data={"carnel.kernel": ["images/*.toml", "systemd/*.service"], "carnel.ext": ["*.pyx", "*.pxd"]},
     ext_modules=hot_path_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[

@@ -66,12 +66,13 @@ class Stack:
                         if line.startswith(prefix):
                             self.notifications.remove(line)
                             return line
-                    if self.proc.poll() is not None:
-                        raise AssertionError(f"the kernel exited with {self.proc.returncode}:\n"
-                                             + self.output())
-                    with trio.move_on_after(0.5):
+                    exited = self.proc.poll() is not None
+                    with trio.move_on_after(0.5 if not exited else 0.05) as idle:
                         data = await sock.recv(65536)
                         self.notifications += data.decode().splitlines()
+                    if exited and idle.cancelled_caught:
+                        raise AssertionError(f"the kernel exited with {self.proc.returncode} "
+                                             f"before saying {prefix}:\n" + self.output())
         finally:
             sock.close()
 

@@ -1,7 +1,9 @@
 """The bundled dev image and the `carnel` command, the way README.md shows them."""
 from __future__ import annotations
 
+import signal
 import subprocess
+from pathlib import Path
 
 import trio
 
@@ -83,3 +85,19 @@ async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):
     assert "hot path: pure" in ps.stdout.splitlines()[0]
     assert "vehicle.speed" in stack.carnel("stats").stdout
     assert await stack.stop() == 0
+
+
+async def test_kernel_feeds_the_systemd_watchdog_and_says_when_it_stops(stack_factory):
+    stack = await stack_factory("dev", env={"WATCHDOG_USEC": "200000"}).boot()
+    # Half the watchdog interval apart: two pings well within a second.
+    await stack.wait_for_notification("WATCHDOG=1", timeout=5)
+    await stack.wait_for_notification("WATCHDOG=1", timeout=5)
+    stack.proc.send_signal(signal.SIGTERM)
+    await stack.wait_for_notification("STOPPING=1", timeout=10)
+    assert await stack.stop() == 0
+
+
+def test_unit_file_is_a_notify_service_with_a_watchdog():
+    unit = (Path(__file__).resolve().parents[2] / "kernel/systemd/carnel.service").read_text()
+    assert "Type=notify" in unit and "WatchdogSec=" in unit
+    assert "ExecStart=" in unit and "carnel boot" in unit

@@ -100,6 +100,7 @@ class Router:
         self._tsock: TrioSocket | None = None
         self._nursery: trio.Nursery | None = None
         self._msg_id = 0
+        self._next_reap = 0.0
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -153,8 +154,7 @@ class Router:
         self.local[prefix] = handler
 
     def _next_wake(self) -> float:
-        hb = self.settings.heartbeat_ms / 1000
-        return min(self.pending.next_deadline(), trio.current_time() + hb)
+        return min(self.pending.next_deadline(), self._next_reap)
 
     # -- slow path ----------------------------------------------------------------------------
 
@@ -415,6 +415,10 @@ class Router:
             self.requests_timed_out += 1
             self._send_error(pending.caller, pending.caller_msg_id, pending.subject, "timeout",
                              f"no reply to {pending.subject} before the caller's deadline")
+        # Looking for silent peers walks every connection: once per heartbeat, not per wake-up.
+        if now < self._next_reap:
+            return
+        self._next_reap = now + self.settings.heartbeat_ms / 1000
         silence = self.settings.heartbeat_ms * self.settings.heartbeat_misses / 1000
         for identity, conn in list(self.connections.items()):
             if now - conn.last_seen > silence and conn.peer.name not in self.supervised:

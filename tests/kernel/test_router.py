@@ -308,3 +308,18 @@ async def test_failing_subscription_handler_is_counted_and_the_next_message_stil
             await second.wait()
         assert got == [1] and svc.stats.handler_errors == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_a_peer_that_falls_silent_is_reaped_and_its_subscriptions_dropped(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()  # heartbeat 200 ms x 3 misses
+        quiet = await bus.client("quiet")  # a bare client: it never sends a heartbeat
+        await quiet.subscribe("vehicle.>", Collector())
+        with trio.fail_after(5):
+            async for event in bus.events:
+                if isinstance(event, PeerLeft):
+                    break
+        assert event == PeerLeft("quiet", "silent")
+        assert "quiet" not in {p.name for p in bus.router.stats().processes}
+        assert len(bus.router.subscriptions) == 0
+        nursery.cancel_scope.cancel()

@@ -12,17 +12,21 @@ from carnel.ipc import routeloop as _pure_routeloop
 from carnel.ipc import wire as _pure_wire
 
 
-def _pure() -> SimpleNamespace:
+def _implementation(name: str, wire, routeloop) -> SimpleNamespace:
     return SimpleNamespace(
-        name="pure",
-        pack_header=_pure_wire.pack_header,
-        parse_header=_pure_wire.parse_header,
-        restamp=_pure_wire.restamp,
-        RouteLoop=_pure_routeloop.RouteLoop,
-        RouteTable=_pure_routeloop.RouteTable,
-        Route=_pure_routeloop.Route,
-        Peer=_pure_routeloop.Peer,
+        name=name,
+        pack_header=wire.pack_header,
+        parse_header=wire.parse_header,
+        restamp=wire.restamp,
+        RouteLoop=routeloop.RouteLoop,
+        RouteTable=routeloop.RouteTable,
+        Route=routeloop.Route,
+        Peer=routeloop.Peer,
     )
+
+
+def _pure() -> SimpleNamespace:
+    return _implementation("pure", _pure_wire, _pure_routeloop)
 
 
 def _compiled() -> SimpleNamespace | None:
@@ -32,16 +36,7 @@ def _compiled() -> SimpleNamespace | None:
     except ImportError:
         return None
     ext_wire.bind(_pure_wire.WireError, _pure_wire.Header)
-    return SimpleNamespace(
-        name="ext",
-        pack_header=ext_wire.pack_header,
-        parse_header=ext_wire.parse_header,
-        restamp=ext_wire.restamp,
-        RouteLoop=ext_routeloop.RouteLoop,
-        RouteTable=ext_routeloop.RouteTable,
-        Route=ext_routeloop.Route,
-        Peer=ext_routeloop.Peer,
-    )
+    return _implementation("ext", ext_wire, ext_routeloop)
 
 
 def available() -> dict[str, SimpleNamespace]:

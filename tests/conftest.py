@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import zmq
 from hypothesis import HealthCheck, settings
 
 from carnel.ipc import _impl
@@ -27,3 +28,11 @@ def impl(request):
         pytest.fail("carnel.ext is not built: run `make ext`, or set CARNEL_PURE=1 to test the "
                     "pure twin alone")
     return found[request.param]
+
+
+@pytest.fixture
+def ctx():
+    """A ZeroMQ context of the test's own, destroyed without lingering."""
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)

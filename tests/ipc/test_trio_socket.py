@@ -10,13 +10,6 @@ from carnel.ipc.trio_socket import TrioSocket
 
 
 @pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
 def pair(ctx, tmp_path):
     """Two connected DEALERs over ipc://, as the bus uses; the connection is up on return."""
     endpoint = f"ipc://{tmp_path}/pair.sock"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import msgspec
 import pytest
 import trio
-import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
@@ -17,13 +16,6 @@ from carnel.ipc.settings import ProcessSettings
 from carnel.ipc.wire import Flag, Kind
 from carnel.kernel.events import PeerJoined, PeerLeft, PeerReady
 from carnel.kernel.router import Router, RouterSettings
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
 
 @pytest.fixture
 def endpoint(tmp_path):

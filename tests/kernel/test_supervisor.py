@@ -215,6 +215,22 @@ def test_nothing_is_spawned_while_a_stop_is_pending() -> None:
     assert kernel.exit("b", sig=TERM) == [Spawn("a"), Spawn("b")]
 
 
+def test_sibling_in_a_longer_backoff_of_its_own_keeps_it() -> None:
+    kernel = booted(proc("b", heartbeat_interval=100.0), proc("a", heartbeat_interval=100.0),
+                    strategy="rest_for_one", restart_delay=0.1, restart_delay_max=10.0,
+                    intensity=10, period=1000)
+    for _ in range(4):  # a is last: it restarts alone, waiting longer each time
+        kernel.exit("a", code=1)
+        kernel.advance(kernel.machine.next_deadline() - kernel.now)
+        kernel.up("a")
+    kernel.exit("a", code=1)  # now 1.6 s
+    kernel.exit("b", code=1)  # 0.1 s, and a goes with b
+    kernel.advance(0.1)
+    assert kernel.spawns()[-1] == "b" and kernel.state("a") is S.BACKOFF
+    kernel.advance(1.5)
+    assert kernel.spawns()[-1] == "a"
+
+
 def test_temporary_sibling_taken_down_by_a_group_restart_is_not_restarted() -> None:
     kernel = booted(proc("a"), proc("helper", restart="temporary"), strategy="one_for_all")
     kernel.exit("a", code=1)

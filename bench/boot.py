@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import msgspec
 import trio
 
 from carnel.ipc import Service

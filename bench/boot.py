@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import socket
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import trio
 
-from carnel.ipc import Service
+from carnel.ipc import Service, logs
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
 from carnel.ipc.settings import ProcessSettings, bus_endpoint
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs: under 60 s")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     opts = parser.parse_args()
+    logs.configure("json", stream=sys.stderr, level=logging.WARNING)  # stdout is the report
     runs, kills = (3, 20) if opts.quick else (10, 100)
     results = [
         {"case": "boot_dev", "ready_s": round(boot_time("dev", runs), 3)},

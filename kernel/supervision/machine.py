@@ -235,15 +235,14 @@ class Supervisor:
     def _restart_with(self, sibling: _Child, restart_at: float) -> None:
         if sibling.spec.restart == "temporary":
             sibling.want = False  # OTP: never restarted, even when a sibling takes it down
-        not_before = max(restart_at, sibling.restart_at or restart_at)
         if sibling.live:
             sibling.stop_pending = True
-            sibling.restart_at = not_before
+            sibling.restart_at = max(restart_at, sibling.restart_at or restart_at)
             if sibling.want:
                 sibling.restarts += 1
         elif sibling.state in _QUEUED_TO_RUN:
-            if sibling.want:
-                self._queue_start(sibling, not_before)
+            if sibling.want:  # a sibling in its own, longer backoff keeps it
+                self._queue_start(sibling, max(restart_at, sibling.deadline or restart_at))
             else:
                 self._set_state(sibling, S.STOPPED)
 
@@ -316,11 +315,10 @@ class Supervisor:
         for child in due:
             if child.state is S.BACKOFF:
                 self._set_state(child, S.WAITING)
-            elif child.state is S.STOPPING:
-                self._kill(child, signals.SIGKILL, S.STOPPING)
-            else:
+                continue
+            if child.state is not S.STOPPING:  # not a stop's grace period: a failure
                 child.fault = "start_timeout" if child.state is S.STARTING else "hung"
-                self._kill(child, signals.SIGKILL, S.STOPPING)
+            self._kill(child, signals.SIGKILL)
         return bool(due)
 
     def _stop_next(self) -> bool:
@@ -331,15 +329,14 @@ class Supervisor:
         child = max(pending, key=lambda c: c.index)
         if child.pid is None:
             return False  # its Spawned is on the way; it is stopped as soon as it exists
-        self._kill(child, signals.SIGTERM, S.STOPPING, self._now + child.spec.shutdown_timeout)
+        self._kill(child, signals.SIGTERM, self._now + child.spec.shutdown_timeout)
         return True
 
-    def _kill(self, child: _Child, signal: signals.Signals, state: ProcessState,
-              deadline: float | None = None) -> None:
+    def _kill(self, child: _Child, signal: signals.Signals, deadline: float | None = None) -> None:
         assert child.pid is not None  # only processes with a deadline or a pid get here
         child.signalled = signal
         self._actions.append(Kill(child.name, child.pid, signal))
-        self._set_state(child, state, deadline)
+        self._set_state(child, S.STOPPING, deadline)
 
     def _stop_in_progress(self) -> bool:
         return any(c.stop_pending and c.live for c in self._children.values())

@@ -287,7 +287,13 @@ class Router:
             Kind.REQ, header.subject, flags=header.flags, msg_id=forward_id,
             timestamp_ns=header.timestamp_ns, timeout_ms=timeout_ms, source=conn.peer.name,
         )
-        self._send(provider, forwarded, *frames[2:])
+        if not self._send(provider, forwarded, *frames[2:]):
+            # Its queue is full (or it just went): say so now rather than at the deadline.
+            self.pending.answer(forward_id, provider)
+            busy = self.connections.get(provider)
+            self._send_error(identity, header.msg_id, header.subject, "unavailable",
+                             f"{busy.peer.name if busy else 'the provider'} is not keeping up: "
+                             "its queue is full")
 
     def _reply(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         pending = self.pending.answer(header.corr_id, identity)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import msgspec
 import pytest
 import trio
+import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import BadRequest, Internal, Timeout, Unavailable
-from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.bus import Empty, Hello
+from carnel.ipc.trio_socket import TrioSocket
 from carnel.ipc.schemas.trip import Trip
 from carnel.ipc.schemas.vehicle import Signal
 from carnel.ipc.service import Service
@@ -314,4 +316,33 @@ async def test_a_peer_that_falls_silent_is_reaped_and_its_subscriptions_dropped(
         assert event == PeerLeft("quiet", "silent")
         assert "quiet" not in {p.name for p in bus.router.stats().processes}
         assert len(bus.router.subscriptions) == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_request_to_a_provider_with_a_full_queue_fails_at_once(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = Bus(nursery, ctx, endpoint, impl)
+        bus.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=60_000, hwm=10),
+                            bus.events_send, impl)
+        await bus.start()
+        # A provider that joins, subscribes, and then stops reading.
+        raw = ctx.socket(zmq.DEALER)
+        raw.setsockopt(zmq.RCVHWM, 1)
+        raw.connect(endpoint)
+        stuck = TrioSocket(raw)
+        await stuck.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                                    msgspec.msgpack.encode(Hello(name="nav", pid=1,
+                                                                 provides=["nav"]))])
+        await stuck.recv_multipart()
+        await stuck.send_multipart([_impl.pack_header(Kind.SUB, "flood", msg_id=2), b""])
+        await stuck.recv_multipart()
+        flood = await bus.client("can")
+        for _ in range(5000):
+            await flood.publish_raw("flood", b"x" * 100)
+        caller = await bus.service(Service("hmi"))
+        start = trio.current_time()
+        with pytest.raises(Unavailable, match="queue is full"):
+            await caller.call("nav.route", Empty(), Empty, timeout=10)
+        assert trio.current_time() - start < 2
+        raw.close(linger=0)
         nursery.cancel_scope.cancel()

@@ -152,7 +152,7 @@ class Service:
         reply = await self._running().request_raw(
             Kind.REQ, subject, _encode(msg), attachments, timeout=timeout)
         try:
-            return msgspec.msgpack.decode(reply.payload, type=reply_type)
+            return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise BadRequest(f"the reply is not a {reply_type.__name__}: {exc}", subject) from None
 
@@ -246,7 +246,7 @@ class Service:
 
     def _decode(self, decoder: msgspec.msgpack.Decoder, delivery: Delivery):
         try:
-            return decoder.decode(delivery.payload)
+            return decoder.decode(delivery.frames[1])
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             self.stats.undecodable += 1
             self._limited_warning("undecodable_message", subject=delivery.header.subject,
@@ -287,7 +287,7 @@ class Service:
             if provided is None:
                 raise BadRequest(f"{self.name} has no handler for {header.subject}")
             try:
-                request = provided.decoder.decode(delivery.payload)
+                request = provided.decoder.decode(delivery.frames[1])
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 raise BadRequest(str(exc)) from None
             if provided.with_delivery:

@@ -127,7 +127,7 @@ async def _call(endpoint: str, subject: str, request, reply_type):
         reply = await client.request_raw(Kind.REQ, subject, msgspec.msgpack.encode(request),
                                          timeout=5)
         nursery.cancel_scope.cancel()
-    return msgspec.msgpack.decode(reply.payload, type=reply_type)
+    return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

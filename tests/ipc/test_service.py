@@ -13,7 +13,7 @@ from carnel.ipc.wire import Kind
 
 def delivery(subject: str, seq: int) -> Delivery:
     header = _impl.parse_header(_impl.pack_header(Kind.PUB, subject, seq=seq, source="can"))
-    return Delivery(header, memoryview(b""), [])
+    return Delivery(header, [b"", b""])
 
 
 def test_sequence_gaps_are_counted_per_subject():

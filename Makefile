@@ -36,6 +36,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bus.py $(BENCH_ARGS)
+	$(PY) bench/subjects.py $(BENCH_ARGS)
 	$(PY) bench/boot.py $(BENCH_ARGS)
 
 clean:

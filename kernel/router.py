@@ -159,13 +159,13 @@ class Router:
     # -- slow path ----------------------------------------------------------------------------
 
     def _slow_path(self, frames: list) -> None:
-        identity = frames[0].bytes if isinstance(frames[0], zmq.Frame) else frames[0]
+        identity = frames[0]  # both hot paths hand identity and header over as bytes
         conn = self.connections.get(identity)
         if len(frames) < 3:
             self._reject(conn, "frames")
             return
         try:
-            header = self.impl.parse_header(_bytes(frames[1]))
+            header = self.impl.parse_header(frames[1])
         except WireError as exc:
             self._reject(conn, exc.reason)
             return
@@ -194,7 +194,7 @@ class Router:
 
     def _hello(self, identity: bytes, header: Header, frames: list) -> None:
         try:
-            hello = _hello_decoder.decode(_bytes(frames[2]))
+            hello = _hello_decoder.decode(frames[2])
             check_source(hello.name.encode("ascii"))
             providing = [validate_subject(p) for p in hello.provides]
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, WireError,
@@ -251,7 +251,7 @@ class Router:
         for route in self.table.routes.values():
             kept = route.retained
             if kept is not None and matches(pattern, route.subject.decode()):
-                replay = self.impl.parse_header(_bytes(kept[0]))
+                replay = self.impl.parse_header(kept[0])
                 stamped = self.impl.pack_header(
                     replay.kind, replay.subject, flags=replay.flags | Flag.RETAINED,
                     seq=replay.seq, msg_id=replay.msg_id, timestamp_ns=replay.timestamp_ns,
@@ -272,7 +272,7 @@ class Router:
         local = self._local_handler(header.subject)
         if local is not None:
             self._nursery.start_soon(self._answer_locally, local, identity, header,
-                                     bytes(_bytes(frames[2])), timeout_ms)
+                                     bytes(frames[2]), timeout_ms)
             return
         provider = self.providers.lookup(header.subject)
         if provider is None:
@@ -396,7 +396,7 @@ class Router:
         self._msg_id += 1
         header = self.impl.pack_header(
             Kind.PUB, subject, flags=Flag.RETAIN if retain else 0, seq=route.seq,
-            msg_id=self._msg_id, timestamp_ns=_now_ns(), source=KERNEL,
+            msg_id=self._msg_id, timestamp_ns=time.time_ns(), source=KERNEL,
         )
         route.msgs += 1
         route.bytes += len(payload)
@@ -466,11 +466,3 @@ class Router:
             anonymous_rejects=dict(self.anonymous_rejects),
             requests_timed_out=self.requests_timed_out,
         )
-
-
-def _bytes(frame) -> bytes | memoryview:
-    return frame.buffer if isinstance(frame, zmq.Frame) else frame
-
-
-def _now_ns() -> int:
-    return time.time_ns()

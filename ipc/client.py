@@ -25,7 +25,7 @@ from carnel.ipc.errors import Timeout, Unavailable, error_for
 from carnel.ipc.schemas.bus import ErrorReply, Hello, Welcome
 from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
 from carnel.ipc.trio_socket import TrioSocket
-from carnel.ipc.wire import Flag, Header, Kind
+from carnel.ipc.wire import Flag, Header, Kind, WireError
 
 OUTBOX = 1000
 _encode = msgspec.msgpack.Encoder().encode
@@ -89,6 +89,7 @@ class BusClient:
         self.sinks: SubscriptionIndex = SubscriptionIndex()
         self.request_sink: Sink | None = None
         self.dropped_replies = 0
+        self.malformed = 0
         self._ids = itertools.count(1)
         self._calls: dict[int, trio.MemorySendChannel] = {}
         self._outbox = Outbox(OUTBOX, self._kick)
@@ -215,22 +216,24 @@ class BusClient:
             if sent or batch:
                 await trio.lowlevel.checkpoint()
                 continue
-            want = zmq.POLLIN | (zmq.POLLOUT if queue else 0)
             with trio.CancelScope() as self._wake:
-                while not sock.getsockopt(zmq.EVENTS) & want:
-                    await trio.lowlevel.wait_readable(tsock._fd)
+                await tsock.wait(zmq.POLLIN | (zmq.POLLOUT if queue else 0))
             self._wake = None
 
     def _dispatch(self, batch: list[list[zmq.Frame]]) -> None:
         parse = _impl.parse_header
         by_sink: dict[Sink, list[Delivery]] = {}
         for frames in batch:
-            if len(frames) < 2:
-                continue
             # pyzmq Frames have the buffer protocol: parsing and decoding read them in place,
             # and no view is made per frame unless a handler asks for one (measured: ~2 us a
             # message less than making them up front).
-            header = parse(frames[0])
+            try:
+                if len(frames) < 2:
+                    raise WireError("frames", "a message needs a header and a payload")
+                header = parse(frames[0])
+            except WireError:
+                self.malformed += 1  # the kernel sends none; counted, never fatal to the pump
+                continue
             delivery = Delivery(header, frames)
             kind = header.kind
             if kind == Kind.PUB:

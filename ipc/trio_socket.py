@@ -30,7 +30,7 @@ class TrioSocket:
         self._closed = False
 
     async def wait(self, event: int) -> None:
-        """Return once ZMQ_EVENTS has `event` (zmq.POLLIN or zmq.POLLOUT) set."""
+        """Return once ZMQ_EVENTS has any of the bits in `event` (zmq.POLLIN, zmq.POLLOUT) set."""
         while not self.sock.getsockopt(zmq.EVENTS) & event:
             if self._closed:
                 raise trio.ClosedResourceError("the socket was closed")

@@ -319,8 +319,14 @@ class Router:
         else:
             self._reject(conn, "control")
 
-    def _malformed_pub(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
-        self._reject(conn, "frames")
+    def _publication(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        # The hot loop routes a joined peer's publications itself; it hands one over only when
+        # the peer's HELLO was in the same batch, so the peer was not known yet.
+        peer = conn.peer
+        peer.msgs_in += 1
+        peer.bytes_in += sum(len(frame) for frame in frames[2:])
+        self._deliver(header.subject, peer.name, header.flags, header.msg_id,
+                      header.timestamp_ns, frames[2:])
 
     _handlers = {
         Kind.SUB: _subscribe,
@@ -331,7 +337,7 @@ class Router:
         Kind.READY: _ready,
         Kind.HEARTBEAT: _heartbeat,
         Kind.CONTROL: _control,
-        Kind.PUB: _malformed_pub,
+        Kind.PUB: _publication,
     }
 
     # -- requests the kernel answers itself -----------------------------------------------------
@@ -385,6 +391,14 @@ class Router:
 
     def publish(self, subject: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish from the kernel itself (process states); call from the router task or post()."""
+        self._msg_id += 1
+        self._deliver(subject, KERNEL, Flag.RETAIN if retain else 0, self._msg_id,
+                      time.time_ns(), [payload])
+
+    def _deliver(self, subject: str, source: str, flags: int, msg_id: int, timestamp_ns: int,
+                 body: list) -> None:
+        """Fan a publication out from Python: the kernel's own, or one the hot loop handed over
+        because its sender joined in the same batch. Same stamping and counting as the loop."""
         route = self.table.routes.get(subject.encode())
         if route is None:
             route = self.impl.Route(subject.encode())
@@ -393,19 +407,19 @@ class Router:
             self._resolve(route)
             route.generation = self.table.generation
         route.seq = route.seq + 1 if route.seq < 0xFFFFFFFF else 1
-        self._msg_id += 1
         header = self.impl.pack_header(
-            Kind.PUB, subject, flags=Flag.RETAIN if retain else 0, seq=route.seq,
-            msg_id=self._msg_id, timestamp_ns=time.time_ns(), source=KERNEL,
+            Kind.PUB, subject, flags=flags, seq=route.seq, msg_id=msg_id,
+            timestamp_ns=timestamp_ns, source=source,
         )
+        size = sum(len(frame) for frame in body)
         route.msgs += 1
-        route.bytes += len(payload)
-        if retain:
-            route.retained = [header, payload]
+        route.bytes += size
+        if flags & Flag.RETAIN:
+            route.retained = [header, *body]
         for peer in route.peers:
-            if self._send(peer.identity, header, payload):
+            if self._send(peer.identity, header, *body):
                 peer.msgs_out += 1
-                peer.bytes_out += len(payload)
+                peer.bytes_out += size
             else:
                 route.drops += 1
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 import trio
+import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import BadRequest, Internal, Timeout, Unavailable
-from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.bus import Empty, Hello
 from carnel.ipc.schemas.trip import Trip
 from carnel.ipc.schemas.vehicle import Signal
 from carnel.ipc.service import Service
@@ -336,4 +337,24 @@ async def test_request_to_a_provider_with_a_full_queue_fails_at_once(ctx, endpoi
             await caller.call("nav.route", Empty(), Empty, timeout=10)
         assert trio.current_time() - start < 2
         assert len(bus.router.pending) == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_publication_sent_right_behind_hello_is_routed_not_refused(ctx, endpoint, impl):
+    raw = ctx.socket(zmq.DEALER)
+    raw.connect(endpoint)  # before the router binds: both messages wait for its first drain
+    raw.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                        msgspec.msgpack.encode(Hello(name="gps", pid=1))])
+    raw.send_multipart([_impl.pack_header(Kind.PUB, "gps.fix", flags=Flag.RETAIN, msg_id=2),
+                        b"first fix"])
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        late = await bus.client("nav")
+        sink = Collector()
+        await late.subscribe("gps.fix", sink)
+        got = await sink.wait_for(1)
+        assert bytes(got[0].payload) == b"first fix" and got[0].header.source == "gps"
+        gps = next(p for p in bus.router.stats().processes if p.name == "gps")
+        assert gps.rejects == {} and gps.msgs_in == 1
+        raw.close(linger=0)
         nursery.cancel_scope.cancel()

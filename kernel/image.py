@@ -123,6 +123,9 @@ class ProcessSpec(_Section):
     subscribe: tuple[str, ...] = ()
     call: tuple[str, ...] = ()
     provide: tuple[str, ...] = ()
+    # The process's own settings (`[process.NAME.config]`), handed to it as JSON; the kernel
+    # does not read them. The process decodes them into its own typed Struct.
+    config: dict[str, Any] = {}
 
 
 class Image(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,6 +136,8 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
     supervisor: SupervisorConfig
     bus: BusConfig
     processes: tuple[ProcessSpec, ...]
+    # Where the image file lives: relative paths in a process's config are relative to it.
+    directory: str = ""
 
     def process(self, name: str) -> ProcessSpec:
         for spec in self.processes:
@@ -164,10 +169,10 @@ def load_image(path: str | Path) -> Image:
         line = data[: exc.start].count(b"\n") + 1
         raise ImageError("not_utf8", "the file is not UTF-8 text", file=str(path),
                          line=line) from exc
-    return parse_image(text, str(path))
+    return parse_image(text, str(path), directory=str(path.resolve().parent))
 
 
-def parse_image(text: str, filename: str) -> Image:
+def parse_image(text: str, filename: str, directory: str = "") -> Image:
     """Validate manifest `text`; `filename` is only used in error messages."""
     try:
         raw = tomllib.loads(text)
@@ -192,7 +197,8 @@ def parse_image(text: str, filename: str) -> Image:
         _check_process(spec, where)
         processes.append(spec)
     image = Image(name=top.image.name, description=top.image.description,
-                  supervisor=top.supervisor, bus=top.bus, processes=tuple(processes))
+                  supervisor=top.supervisor, bus=top.bus, processes=tuple(processes),
+                  directory=directory)
     _check_dependencies(image, where)
     if top.supervisor.restart_delay_max < top.supervisor.restart_delay:
         raise where.error("invalid_value", "must be at least `restart_delay`",
@@ -225,7 +231,8 @@ def bundled_image(name: str) -> Image:
         raise ImageError("unknown_image", f"no bundled image {name!r} (available: {listed})",
                          file=f"{name}.toml")
     entry = _bundled_images_dir() / f"{name}.toml"
-    return parse_image(entry.read_text(encoding="utf-8"), f"<bundled>/{name}.toml")
+    return parse_image(entry.read_text(encoding="utf-8"), f"<bundled>/{name}.toml",
+                       directory=str(_bundled_images_dir()))
 
 
 def _bundled_images_dir() -> Traversable:

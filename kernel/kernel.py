@@ -69,7 +69,8 @@ class Kernel:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.router.run)
                 Control(self).install(self.router)
-                self.spawner = Spawner(endpoint, nursery, self._on_exit)
+                self.spawner = Spawner(endpoint, nursery, self._on_exit,
+                                       image_dir=self.image.directory)
                 nursery.start_soon(self._follow_router, events)
                 nursery.start_soon(self._watch_signals)
                 if self.notifier.watchdog_interval:

@@ -22,10 +22,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
 import structlog
 import trio
 
-from carnel.ipc.settings import ENV_BUS, ENV_LOG_FORMAT, ENV_NAME
+from carnel.ipc.settings import ENV_BUS, ENV_CONFIG, ENV_IMAGE_DIR, ENV_LOG_FORMAT, ENV_NAME
 from carnel.kernel.image import ProcessSpec
 
 PR_SET_PDEATHSIG = 1
@@ -68,8 +69,9 @@ class Spawner:
     """Forks children and reports their exits; one instance per kernel."""
 
     def __init__(self, bus: str, nursery: trio.Nursery, on_exit: Callable[[str, int, int], None],
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, image_dir: str = "") -> None:
         self.bus = bus
+        self.image_dir = image_dir
         self.nursery = nursery
         self.on_exit = on_exit
         self.extra_env = extra_env or {}
@@ -79,7 +81,8 @@ class Spawner:
     def spawn(self, spec: ProcessSpec) -> int:
         """Start `spec` now; returns its pid. Raises OSError if it cannot be started."""
         env = {**os.environ, **self.extra_env, **spec.env,
-               ENV_BUS: self.bus, ENV_NAME: spec.name, ENV_LOG_FORMAT: "json"}
+               ENV_BUS: self.bus, ENV_NAME: spec.name, ENV_LOG_FORMAT: "json",
+               ENV_CONFIG: msgspec.json.encode(spec.config).decode(), ENV_IMAGE_DIR: self.image_dir}
         as_root = os.geteuid() == 0
         popen = subprocess.Popen(
             command_for(spec),

@@ -389,3 +389,16 @@ def test_any_text_either_parses_or_raises_image_error(pieces: list[str]) -> None
 def test_arbitrary_text_never_crashes_the_loader(text: str) -> None:
     with contextlib.suppress(ImageError):
         parse_image(text, "fuzz.toml")
+
+
+def test_process_config_table_is_kept_for_the_process_and_paths_resolve_from_the_image(
+        tmp_path: Path) -> None:
+    path = tmp_path / "car.toml"
+    path.write_text(HEAD + '[process.gps]\nmodule = "m"\n'
+                    '[process.gps.config]\nsource = "serial"\nbaud = 4800\n'
+                    '[process.gps.config.replay]\nfile = "drive.nmea"\n')
+    image = load_image(path)
+    assert image.process("gps").config == {"source": "serial", "baud": 4800,
+                                            "replay": {"file": "drive.nmea"}}
+    assert image.directory == str(tmp_path.resolve())
+    assert Path(bundled_image("dev").directory, "dev.toml").is_file()

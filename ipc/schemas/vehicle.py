@@ -1,13 +1,42 @@
-"""Vehicle signals: one named, typed, current value, VSS-style."""
+"""Vehicle signals: one named, typed, current value, VSS-style.
+
+Subjects:
+- drivers publish what their source says, one subject per signal: `can.signal.<path>`,
+  `obd.signal.<path>` (e.g. `can.signal.Vehicle.Speed`), retained;
+- the vehicle service merges the sources and publishes the car's current state on
+  `vehicle.<path without the leading "Vehicle.">` (e.g. `vehicle.Speed`), retained;
+- `vehicle.get` answers a SignalQuery with SignalValues.
+"""
 from __future__ import annotations
 
 import msgspec
 
+Value = float | int | bool | str
+
 
 class Signal(msgspec.Struct, frozen=True, kw_only=True, tag="signal"):
-    """A vehicle signal's value at a moment, e.g. path="Vehicle.Speed", unit="km/h"."""
+    """A vehicle signal's value at a moment, e.g. path="Vehicle.Speed", unit="km/h".
+
+    `source` names where the value came from (the driver's process name, e.g. "can").
+    `stale` is set when the source has not updated the signal within its allowed age.
+    """
 
     path: str
-    value: float | int | bool | str
+    value: Value
     unit: str = ""
     timestamp_ns: int = 0
+    source: str = ""
+    stale: bool = False
+
+
+class SignalQuery(msgspec.Struct, frozen=True, kw_only=True, tag="signal_query"):
+    """Ask `vehicle.get` for the current value of each path; an empty list asks for all."""
+
+    paths: list[str] = []
+
+
+class SignalValues(msgspec.Struct, frozen=True, kw_only=True, tag="signal_values"):
+    """The answer to SignalQuery: known signals, and the paths nothing has reported yet."""
+
+    signals: list[Signal] = []
+    unknown: list[str] = []

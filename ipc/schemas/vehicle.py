@@ -1,8 +1,9 @@
 """Vehicle signals: one named, typed, current value, VSS-style.
 
 Subjects:
-- drivers publish what their source says, one subject per signal: `can.signal.<path>`,
-  `obd.signal.<path>` (e.g. `can.signal.Vehicle.Speed`), retained;
+- drivers publish what their source says as a SignalBatch, one subject per group of signals
+  read together: `can.signals.<DBC message name>` (one CAN frame's signals),
+  `obd.signals.<PID name>`, retained; the gps driver publishes `gps.fix` instead;
 - the vehicle service merges the sources and publishes the car's current state on
   `vehicle.<path without the leading "Vehicle.">` (e.g. `vehicle.Speed`), retained;
 - `vehicle.get` answers a SignalQuery with SignalValues.
@@ -40,3 +41,10 @@ class SignalValues(msgspec.Struct, frozen=True, kw_only=True, tag="signal_values
 
     signals: list[Signal] = []
     unknown: list[str] = []
+
+
+class SignalBatch(msgspec.Struct, frozen=True, kw_only=True, tag="signal_batch"):
+    """Signals a driver read at one moment (one CAN frame, one OBD answer): one message, not one
+    per signal, because a CAN bus delivers thousands of frames a second."""
+
+    signals: list[Signal]

@@ -67,6 +67,27 @@ def matches(pattern: str, subject: str) -> bool:
     return len(wanted) == len(tokens)
 
 
+def covers(allowed: str, pattern: str) -> bool:
+    """Whether every subject `pattern` matches is also matched by `allowed` (both patterns).
+
+    Access control asks this of a subscription: `vehicle.>` covers `vehicle.*` and
+    `vehicle.Speed`, while `vehicle.*` covers neither `vehicle.>` nor `>`.
+    """
+    validate_pattern(allowed)
+    validate_pattern(pattern)
+    outer = allowed.split(".")
+    inner = pattern.split(".")
+    for index, token in enumerate(outer):
+        if token == ">":
+            return len(inner) > index
+        if index >= len(inner):
+            return False
+        wanted = inner[index]
+        if wanted == ">" or (token != "*" and (wanted == "*" or token != wanted)):
+            return False
+    return len(outer) == len(inner)
+
+
 class _Node(Generic[T]):
     """One token position in the trie; every field stays None until something needs it."""
 

@@ -9,6 +9,7 @@ from carnel.ipc.subjects import (
     ProviderIndex,
     SubjectError,
     SubscriptionIndex,
+    covers,
     matches,
     validate_pattern,
     validate_subject,
@@ -426,3 +427,31 @@ class ProviderIndexAgainstModel(RuleBasedStateMachine):
 
 
 TestProviderIndexAgainstModel = ProviderIndexAgainstModel.TestCase
+
+
+@pytest.mark.parametrize(("allowed", "pattern", "expected"), [
+    ("vehicle.>", "vehicle.Speed", True),
+    ("vehicle.>", "vehicle.*", True),
+    ("vehicle.>", "vehicle.>", True),
+    ("vehicle.>", "vehicle", False),
+    ("vehicle.>", ">", False),
+    ("vehicle.*", "vehicle.Speed", True),
+    ("vehicle.*", "vehicle.*", True),
+    ("vehicle.*", "vehicle.>", False),
+    ("vehicle.*", "vehicle.a.b", False),
+    ("vehicle.Speed", "vehicle.*", False),
+    ("vehicle.Speed", "vehicle.Speed", True),
+    (">", "anything.at.*", True),
+])
+def test_covers_says_whether_one_pattern_contains_another(
+        allowed: str, pattern: str, expected: bool) -> None:
+    assert covers(allowed, pattern) is expected
+
+
+@given(st.data())
+def test_a_covered_pattern_matches_nothing_outside_the_cover(data: st.DataObject) -> None:
+    allowed = data.draw(patterns, label="allowed")
+    pattern = data.draw(patterns, label="pattern")
+    subject = data.draw(subjects, label="subject")
+    if covers(allowed, pattern) and matches(pattern, subject):
+        assert matches(allowed, subject)

@@ -34,6 +34,7 @@ cdef extern from *:
     void *zmq_msg_data(zmq_msg_t *msg_);
     size_t zmq_msg_size(const zmq_msg_t *msg_);
     int zmq_msg_more(const zmq_msg_t *msg_);
+    const char *zmq_msg_gets(const zmq_msg_t *msg_, const char *property_);
     int zmq_send(void *s_, const void *buf_, size_t len_, int flags_);
     """
     ctypedef struct zmq_msg_t:
@@ -54,4 +55,5 @@ cdef extern from *:
     void *zmq_msg_data(zmq_msg_t *msg) nogil
     size_t zmq_msg_size(const zmq_msg_t *msg) nogil
     int zmq_msg_more(const zmq_msg_t *msg) nogil
+    const char *zmq_msg_gets(const zmq_msg_t *msg, const char *prop) nogil
     int zmq_send(void *sock, const void *buf, size_t size, int flags) nogil

@@ -45,8 +45,9 @@ cdef enum:
     FIRST_PARTS = 8
 
 # Fault -> the WireError reason ipc/wire.py gives, which peer.rejects counts under.
-cdef tuple REASONS = (None, "short", "version", "kind", "length", "source", "subject",
-                      "wildcard", "range")
+cdef tuple REASONS = (None, "malformed.short", "malformed.version", "malformed.kind",
+                      "malformed.length", "malformed.source", "malformed.subject",
+                      "malformed.wildcard", "malformed.range")
 
 
 cdef class Peer:
@@ -108,12 +109,14 @@ cdef class Route:
     cdef public unsigned long long bytes
     cdef public unsigned long long drops
     cdef public object retained  # [stamped header, payload, *attachments], or None
+    cdef public object publisher  # the last Peer allowed to publish here, or None
 
     def __init__(self, bytes subject not None) -> None:
         self.subject = subject
         self.peers = []
         self.generation = -1  # forces a resolve on first use
         self.retained = None
+        self.publisher = None
 
 
 cdef class RouteTable:
@@ -121,20 +124,27 @@ cdef class RouteTable:
 
     `resolve(route)` fills ``route.peers`` from the subscription index; it is called when the
     route is new or the table's generation moved on (any SUB, UNSUB, connect or disconnect).
+    `authorize(peer, subject)` says whether the peer may publish on the subject (bytes); without
+    it every joined peer may. A publication whose frames after the header add up to more than
+    `max_size` bytes is refused.
     """
 
     cdef public dict peers
     cdef public dict routes
     cdef public long long generation
     cdef public object resolve
+    cdef public object authorize
+    cdef public unsigned long long max_size
     cdef public list slow  # [identity, header, payload, ...] for the router
     cdef public unsigned long long malformed  # refused before a peer could be charged with them
 
-    def __init__(self, resolve) -> None:
+    def __init__(self, resolve, authorize=None, unsigned long long max_size=2**63 - 1) -> None:
         self.peers = {}
         self.routes = {}
         self.generation = 0
         self.resolve = resolve
+        self.authorize = authorize
+        self.max_size = max_size
         self.slow = []
 
     def invalidate(self) -> None:
@@ -146,7 +156,7 @@ cdef class Frame:
 
     What this loop hands over where the pure loop hands a zmq.Frame (table.slow, Route.retained):
     read it through the buffer protocol (memoryview, bytes(), msgspec, send_multipart with
-    copy=False), len(), `.bytes` or `.buffer`. Read-only.
+    copy=False), len(), `.bytes` or `.buffer`, and its metadata with `.get(name)`. Read-only.
     """
 
     cdef zmq_msg_t msg
@@ -173,6 +183,14 @@ cdef class Frame:
     @property
     def buffer(self) -> memoryview:
         return memoryview(self)
+
+    def get(self, str name not None) -> str:
+        """A metadata property of the message, e.g. "User-Id" (as zmq.Frame.get gives it)."""
+        cdef bytes key = name.encode("ascii")
+        cdef const char *value = zmq_msg_gets(&self.msg, key)
+        if value is NULL:
+            raise zmq.ZMQError(zmq_errno())
+        return (<bytes>value).decode("utf-8", "replace")
 
 
 cdef inline size_t _slot(const uint8_t *data, Py_ssize_t size) noexcept nogil:
@@ -242,7 +260,10 @@ cdef inline Peer _peer(object candidate):
 
 
 cdef int _reject(Peer peer, Fault fault) except -1:
-    reason = REASONS[fault]
+    return _count(peer, REASONS[fault])
+
+
+cdef int _count(Peer peer, str reason) except -1:
     rejects = peer.rejects
     rejects[reason] = rejects.get(reason, 0) + 1
     return 0
@@ -372,12 +393,17 @@ cdef class RouteLoop:
             size += zmq_msg_size(&parts[i])
         peer.msgs_in += 1
         peer.bytes_in += size
+        if size > table.max_size:
+            return _count(peer, "too_large")
         fault = split_header(header, header_len, &layout, &problem)
         if fault == FAULT_NONE:
             fault = peer._name_fault
         if fault != FAULT_NONE:
             return _reject(peer, fault)
-        route = self._route(table, header + FIXED_SIZE + layout.source_len, layout.subject_len)
+        route = self._route(table, peer, header + FIXED_SIZE + layout.source_len,
+                            layout.subject_len)
+        if route is None:
+            return _count(peer, "denied.publish")
         if route.generation != table.generation:
             table.resolve(route)
             route.generation = table.generation
@@ -389,15 +415,28 @@ cdef class RouteLoop:
             route.retained = self._retain(n, stamped_len)
         return self._fan_out(route, n, stamped_len, size)
 
-    cdef Route _route(self, RouteTable table, const uint8_t *subject, Py_ssize_t size):
+    cdef Route _route(self, RouteTable table, Peer peer, const uint8_t *subject, Py_ssize_t size):
+        """The route `peer` publishes on, or None when it may not publish there.
+
+        A route remembers the last peer allowed on it, so the usual case (one publisher per
+        subject) costs a pointer comparison; only a new subject or another publisher asks the
+        router's policy. A refusal creates no route.
+        """
+        cdef Route route = None
         subject_key = _key(self.subject_keys, subject, size)
         if table.routes is None:
             raise TypeError("RouteTable.routes must be a dict")
         cdef PyObject *found = PyDict_GetItemWithError(table.routes, subject_key)
         if found is not NULL and <object>found is not None:
-            return <Route?><object>found
-        route = Route(subject_key)
-        table.routes[subject_key] = route
+            route = <Route?><object>found
+            if route.publisher is peer:
+                return route
+        if table.authorize is not None and not table.authorize(peer, subject_key):
+            return None
+        if route is None:
+            route = Route(subject_key)
+            table.routes[subject_key] = route
+        route.publisher = peer
         return route
 
     cdef Py_ssize_t _stamp(self, const uint8_t *header, uint32_t seq, Peer peer, Layout layout):

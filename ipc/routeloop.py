@@ -14,10 +14,17 @@ identity and header are ``bytes`` and payload and attachments are zero-copy fram
 read-only (zmq.Frame here, carnel.ext.routeloop.Frame in the extension). ``route.retained`` is
 ``[stamped header bytes, payload, *attachments]`` with the same frame types. Read frames only
 through what both types offer: the buffer protocol (memoryview, bytes(), msgspec decoders,
-send_multipart with copy=False), len(), ``.bytes`` and ``.buffer``.
+send_multipart with copy=False), len(), ``.bytes``, ``.buffer``, and ``.get(property)`` for the
+message's metadata (the authenticated "User-Id").
 
 No logging and no per-message allocation beyond what pyzmq needs: the loop counts, and the router
 logs from the counters outside the loop.
+
+Access control costs the loop one comparison per publication: a route remembers the last peer
+allowed to publish on it, and only another peer (or a new subject) asks ``table.authorize(peer,
+subject)``, the router's cached policy decision. A refused publication creates no route, so a
+peer spraying subjects it may not use does not grow the table. Refusals are counted per peer
+under ``malformed.<wire reason>``, ``too_large`` and ``denied.publish``.
 """
 from __future__ import annotations
 
@@ -53,7 +60,8 @@ class Peer:
 class Route:
     """A concrete subject: who receives it, its sequence counter, counters and kept value."""
 
-    __slots__ = ("subject", "peers", "generation", "seq", "msgs", "bytes", "drops", "retained")
+    __slots__ = ("subject", "peers", "generation", "seq", "msgs", "bytes", "drops", "retained",
+                 "publisher")
 
     def __init__(self, subject: bytes) -> None:
         self.subject = subject
@@ -64,6 +72,7 @@ class Route:
         self.bytes = 0
         self.drops = 0
         self.retained: list | None = None  # [stamped header, payload, *attachments]
+        self.publisher: Peer | None = None  # the last peer allowed to publish here
 
 
 class RouteTable:
@@ -71,13 +80,20 @@ class RouteTable:
 
     `resolve(route)` fills ``route.peers`` from the subscription index; it is called when the
     route is new or the table's generation moved on (any SUB, UNSUB, connect or disconnect).
+    `authorize(peer, subject)` says whether the peer may publish on the subject (bytes); without
+    it every joined peer may. A publication whose frames after the header add up to more than
+    `max_size` bytes is refused.
     """
 
-    def __init__(self, resolve: Callable[[Route], None]) -> None:
+    def __init__(self, resolve: Callable[[Route], None],
+                 authorize: Callable[[Peer, bytes], bool] | None = None,
+                 max_size: int = 2**63 - 1) -> None:
         self.peers: dict[bytes, Peer] = {}
         self.routes: dict[bytes, Route] = {}
         self.generation = 0
         self.resolve = resolve
+        self.authorize = authorize
+        self.max_size = max_size
         self.slow: list[list] = []  # [identity, header, payload, ...] frames for the router
         self.malformed = 0  # messages refused before a peer could be charged with them
 
@@ -90,6 +106,10 @@ def _for_router(frames: list, identity: bytes) -> list:
     if len(frames) > 1:
         frames[1] = frames[1].bytes
     return frames
+
+
+def _allowed(_peer: Peer, _subject: bytes) -> bool:
+    return True
 
 
 def reject(peer: Peer, reason: str) -> None:
@@ -111,6 +131,8 @@ class RouteLoop:
         sock = self.sock
         table = self.table
         peers = table.peers
+        authorize = table.authorize or _allowed
+        max_size = table.max_size
         handled = 0
         while handled < self.batch:
             try:
@@ -132,16 +154,24 @@ class RouteLoop:
                 size += len(frame.buffer)
             peer.msgs_in += 1
             peer.bytes_in += size
+            if size > max_size:
+                reject(peer, "too_large")
+                continue
             try:
                 stamped = restamp(header, peer.name, 0)
             except WireError as exc:
-                reject(peer, exc.reason)
+                reject(peer, "malformed." + exc.reason)
                 continue
             subject = bytes(header[FIXED_SIZE + header[36]:])
             route = table.routes.get(subject)
-            if route is None:
-                route = Route(subject)
-                table.routes[subject] = route
+            if route is None or route.publisher is not peer:
+                if not authorize(peer, subject):
+                    reject(peer, "denied.publish")
+                    continue
+                if route is None:
+                    route = Route(subject)
+                    table.routes[subject] = route
+                route.publisher = peer
             if route.generation != table.generation:
                 table.resolve(route)
                 route.generation = table.generation

@@ -6,6 +6,7 @@ between drains, the way the router waits on it.
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 import zmq
@@ -49,7 +50,7 @@ class Bus:
     """A ROUTER driven by one implementation's loop, and DEALERs connected to it."""
 
     def __init__(self, ctx: zmq.Context, endpoint: str, impl, *, hwm: int = 1000,
-                 batch: int = 1000) -> None:
+                 batch: int = 1000, authorize=None, max_size: int = 2**63 - 1) -> None:
         self.ctx = ctx
         self.endpoint = endpoint
         self.impl = impl
@@ -60,7 +61,7 @@ class Bus:
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.bind(endpoint)
         self.subscribers: dict[bytes, list[str]] = {}
-        self.table = impl.RouteTable(self._resolve)
+        self.table = impl.RouteTable(self._resolve, authorize, max_size)
         self.loop = impl.RouteLoop(self.router, self.table, batch)
         self.dealers: dict[str, zmq.Socket] = {}
         self.peers: dict[str, object] = {}
@@ -361,7 +362,7 @@ def test_malformed_publication_is_counted_under_its_reason_and_not_routed(bus, h
     gps.send_multipart([header, b"12345"])
     bus.pump(2)
     peer = bus.peers["gps"]
-    assert peer.rejects == {reason: 2}
+    assert peer.rejects == {f"malformed.{reason}": 2}
     assert (peer.msgs_in, peer.bytes_in) == (2, 10)
     assert bus.table.slow == []
     bus.publish("gps", "a.b", b"good")
@@ -373,7 +374,71 @@ def test_peer_whose_name_cannot_be_stamped_has_its_publications_refused(bus):
     bus.peers["gps"].name = "g.p.s"
     gps.send_multipart([PURE.pack_header(Kind.PUB, "a.b"), b""])
     bus.pump(1)
-    assert bus.peers["gps"].rejects == {"source": 1}
+    assert bus.peers["gps"].rejects == {"malformed.source": 1}
+
+
+# -- access control and size limits ------------------------------------------------------------
+
+def test_publication_the_policy_refuses_is_counted_and_creates_no_route(ctx, endpoints, impl):
+    asked = []
+
+    def authorize(peer, subject: bytes) -> bool:
+        asked.append((peer.name, subject))
+        return subject.startswith(b"gps.")
+
+    with Bus(ctx, next(endpoints), impl, authorize=authorize) as bus:
+        bus.join("gps")
+        nav = bus.join("nav")
+        bus.subscribe("nav", "gps.fix")
+        bus.subscribe("nav", "door.unlock")
+        bus.publish("gps", "door.unlock", b"open")
+        bus.publish("gps", "door.unlock", b"open")
+        for _ in range(3):
+            bus.publish("gps", "gps.fix", b"fix")
+        assert [recv(nav)[1] for _ in range(3)] == [b"fix"] * 3
+        assert nav.poll(50) == 0
+        assert bus.peers["gps"].rejects == {"denied.publish": 2}
+        assert list(bus.table.routes) == [b"gps.fix"]
+        # Asked again for each refusal, once for the allowed subject while its publisher stays.
+        assert asked == [("gps", b"door.unlock")] * 2 + [("gps", b"gps.fix")]
+
+
+def test_alternating_publishers_on_one_subject_are_each_authorized(ctx, endpoints, impl):
+    asked = []
+
+    def authorize(peer, subject: bytes) -> bool:
+        asked.append(peer.name)
+        return peer.name != "media"
+
+    with Bus(ctx, next(endpoints), impl, authorize=authorize) as bus:
+        for name in ("can", "obd", "media"):
+            bus.join(name)
+        nav = bus.join("nav")
+        bus.subscribe("nav", "vehicle.Speed")
+        for name in ("can", "obd", "can", "media", "can"):
+            bus.publish(name, "vehicle.Speed", name.encode())
+        assert [recv(nav)[1] for _ in range(4)] == [b"can", b"obd", b"can", b"can"]
+        assert asked == ["can", "obd", "can", "media"]
+        assert bus.peers["media"].rejects == {"denied.publish": 1}
+
+
+def test_publication_over_the_size_limit_is_refused_as_too_large(ctx, endpoints, impl):
+    with Bus(ctx, next(endpoints), impl, max_size=100) as bus:
+        bus.join("cam")
+        nav = bus.join("nav")
+        bus.subscribe("nav", "cam.frame")
+        bus.publish("cam", "cam.frame", b"x" * 60, b"y" * 41)
+        bus.publish("cam", "cam.frame", b"x" * 60, b"y" * 40)
+        assert recv(nav)[1:] == [b"x" * 60, b"y" * 40]
+        assert bus.peers["cam"].rejects == {"too_large": 1}
+
+
+def test_frames_handed_to_the_router_carry_the_connection_metadata(bus):
+    bus.connect("stranger").send_multipart([PURE.pack_header(Kind.HELLO, "hello"), b"{}"])
+    bus.pump(1)
+    [(_, _, payload)] = bus.table.slow
+    uid, gid, pid = payload.get("Peer-Address").split(":")[1:]
+    assert (int(uid), int(pid)) == (os.getuid(), os.getpid())
 
 
 # -- retained values -------------------------------------------------------------------------

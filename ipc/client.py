@@ -21,8 +21,9 @@ import trio
 import zmq
 
 from carnel.ipc import _impl
-from carnel.ipc.errors import Timeout, Unavailable, error_for
+from carnel.ipc.errors import CallError, Denied, Timeout, Unavailable, error_for
 from carnel.ipc.schemas.bus import ErrorReply, Hello, Welcome
+from carnel.ipc.settings import Credential
 from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
 from carnel.ipc.trio_socket import TrioSocket
 from carnel.ipc.wire import Flag, Header, Kind, WireError
@@ -80,9 +81,10 @@ class BusClient:
     """A joined connection to the kernel's router."""
 
     def __init__(self, endpoint: str, name: str, *, provides: list[str] = (),
-                 ctx: zmq.Context | None = None) -> None:
+                 ctx: zmq.Context | None = None, credential: Credential | None = None) -> None:
         self.endpoint = endpoint
         self.name = name
+        self.credential = credential
         self.provides = [validate_subject(p) for p in provides]
         self.ctx = ctx or zmq.Context.instance()
         self.welcome: Welcome | None = None
@@ -106,25 +108,62 @@ class BusClient:
         sock.setsockopt(zmq.LINGER, 500)
         sock.setsockopt(zmq.SNDHWM, 10_000)
         sock.setsockopt(zmq.RCVHWM, 10_000)
+        if self.credential is not None:
+            sock.setsockopt(zmq.PLAIN_USERNAME, self.credential.user.encode())
+            sock.setsockopt(zmq.PLAIN_PASSWORD, self.credential.secret)
+        # libzmq retries a refused handshake quietly forever; watching for the refusal lets a
+        # process with a bad credential say so at once instead of timing out.
+        refusals = TrioSocket(sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL))
         sock.connect(self.endpoint)
         self._tsock = TrioSocket(sock)
+        refused: CallError | None = None
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._pump)
-                with trio.fail_after(join_timeout):
-                    payload = await self.request_raw(
-                        Kind.HELLO, "hello",
-                        _encode(Hello(name=self.name, pid=os.getpid(), provides=self.provides)),
-                        timeout=join_timeout,
-                    )
-                self.welcome = _welcome.decode(payload.frames[1])
+                # Failing to join ends the nursery from its body, so that the caller gets the
+                # error itself rather than wrapped in an exception group.
+                joined = None
+                with trio.move_on_after(join_timeout):
+                    joined = await self._join(refusals)
+                if not isinstance(joined, Delivery):
+                    refused = joined or Unavailable(
+                        f"no kernel answered at {self.endpoint} within {join_timeout} s")
+                    nursery.cancel_scope.cancel()
+                    return
+                sock.disable_monitor()
+                refusals.close()
+                self.welcome = _welcome.decode(joined.frames[1])
                 task_status.started(self.welcome)
                 await trio.sleep_forever()
-        except trio.TooSlowError:
-            raise Unavailable(f"no kernel answered at {self.endpoint} within {join_timeout} s") from None
         finally:
+            if refused is not None:
+                raise refused
+            refusals.close()
             self._say_goodbye()
             self._tsock.close(linger_ms=200)
+
+    async def _join(self, refusals: TrioSocket) -> Delivery | CallError:
+        """The kernel's Welcome to our HELLO, or why it refused us (its reply, or a refused
+        credential in the handshake)."""
+        hello = _encode(Hello(name=self.name, pid=os.getpid(), provides=self.provides))
+        outcome: list[Delivery | CallError] = []
+        async with trio.open_nursery() as race:
+            async def join() -> None:
+                try:
+                    outcome.append(await self.request_raw(Kind.HELLO, "hello", hello,
+                                                          timeout=float("inf")))
+                except CallError as exc:
+                    outcome.append(exc)
+                race.cancel_scope.cancel()
+
+            race.start_soon(join)
+            await refusals.recv_multipart()
+            who = f"the credential of {self.credential.user!r}" if self.credential else \
+                "a connection without a credential"
+            outcome.append(Denied(f"the kernel at {self.endpoint} refused {who}"))
+            race.cancel_scope.cancel()
+        return outcome[0]
 
     def _say_goodbye(self) -> None:
         if self.welcome is None:

@@ -192,7 +192,8 @@ class Service:
         """Join the bus, subscribe, send READY, heartbeat, and serve until cancelled."""
         self.name = settings.name
         self.log = structlog.get_logger().bind(process=self.name)
-        client = BusClient(settings.bus, self.name, provides=sorted(self._provided))
+        client = BusClient(settings.bus, self.name, provides=sorted(self._provided),
+                           credential=settings.credential)
         self._client = client
         async with trio.open_nursery() as nursery:
             welcome = await nursery.start(client.run)

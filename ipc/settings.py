@@ -1,12 +1,14 @@
 """The one place that reads carnel's environment variables.
 
 The kernel hands every process its bus endpoint and name through the environment (never argv,
-which any user can read in /proc). The run directory holds the bus socket and the logs.
+which any user can read in /proc), and its bus credential through an inherited pipe whose fd
+number is in the environment. The run directory holds the bus socket, the logs and the operator
+credential, readable only by the user running the kernel.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +21,9 @@ ENV_PURE = "CARNEL_PURE"
 ENV_LOG_FORMAT = "CARNEL_LOG_FORMAT"
 ENV_CONFIG = "CARNEL_CONFIG"
 ENV_IMAGE_DIR = "CARNEL_IMAGE_DIR"
+ENV_CREDENTIAL_FD = "CARNEL_CREDENTIAL_FD"
+OPERATOR = "operator"
+OPERATOR_FILE = "operator.key"
 
 T = TypeVar("T")
 
@@ -40,13 +45,56 @@ def bus_endpoint(directory: Path) -> str:
     return f"ipc://{directory / 'bus.sock'}"
 
 
+class CredentialError(Exception):
+    """No usable bus credential: not spawned by a kernel, and the operator's is not readable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a connection says it is (ZeroMQ PLAIN user name) and its secret."""
+
+    user: str
+    secret: bytes = field(repr=False)
+
+
+def inherited_credential(environ=os.environ) -> Credential | None:
+    """The credential the kernel wrote into this process's pipe, read once: the fd is closed and
+    its number forgotten, so that nothing this process starts inherits either."""
+    fd = environ.get(ENV_CREDENTIAL_FD)
+    if fd is None:
+        return None
+    environ.pop(ENV_CREDENTIAL_FD, None)
+    with os.fdopen(int(fd), "rb") as pipe:
+        secret = pipe.read().strip()
+    return Credential(user=environ[ENV_NAME], secret=secret)
+
+
+def operator_credential(directory: Path) -> Credential:
+    """The operator's credential from a kernel's run directory."""
+    path = directory / OPERATOR_FILE
+    try:
+        secret = path.read_bytes().strip()
+    except FileNotFoundError:
+        raise CredentialError(f"no kernel is running at {directory}: start one with "
+                              "`carnel boot`") from None
+    except PermissionError:
+        raise CredentialError(f"{path} is not readable: run carnel as the user that runs the "
+                              "kernel") from None
+    return Credential(user=OPERATOR, secret=secret)
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSettings:
-    """What a process spawned by the kernel is told about itself."""
+    """What a process spawned by the kernel is told about itself.
+
+    Run by hand (no kernel spawned it), a process joins as an operator session with the
+    operator's credential, under a name that no process of the image uses.
+    """
 
     name: str
     bus: str
-    log_format: str  # "json" (collected by the kernel) or "console"
+    log_format: str = "console"  # "json" (collected by the kernel) or "console"
+    credential: Credential | None = None
 
     @classmethod
     def from_env(cls, default_name: str | None = None, environ=os.environ) -> ProcessSettings:
@@ -54,7 +102,14 @@ class ProcessSettings:
         if not name:
             raise SystemExit(f"carnel: {ENV_NAME} is not set and the service has no name")
         bus = environ.get(ENV_BUS) or bus_endpoint(run_dir(environ))
-        return cls(name=name, bus=bus, log_format=environ.get(ENV_LOG_FORMAT, "console"))
+        credential = inherited_credential(environ)
+        if credential is None:
+            try:
+                credential = operator_credential(run_dir(environ))
+            except CredentialError as exc:
+                raise SystemExit(f"carnel: {exc}") from None
+        return cls(name=name, bus=bus, log_format=environ.get(ENV_LOG_FORMAT, "console"),
+                   credential=credential)
 
 
 def process_config(config_type: type[T], environ=os.environ) -> T:

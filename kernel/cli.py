@@ -18,7 +18,8 @@ from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import Accepted, ProcessList, ProcessName
-from carnel.ipc.settings import bus_endpoint, run_dir
+from carnel.ipc.settings import (
+    Credential, CredentialError, bus_endpoint, operator_credential, run_dir)
 from carnel.ipc.wire import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
@@ -95,6 +96,11 @@ def control(args, directory: Path) -> int:
         print(f"carnel: no kernel is running at {directory}: start one with carnel boot",
               file=sys.stderr)
         return EXIT_NO_KERNEL
+    try:
+        credential = operator_credential(directory)
+    except CredentialError as exc:
+        print(f"carnel: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     command = args.command
     if command in ("start", "stop", "restart"):
         request, reply_type = ProcessName(name=args.name), Accepted
@@ -105,7 +111,7 @@ def control(args, directory: Path) -> int:
     else:
         request, reply_type = Empty(), Accepted
     try:
-        reply = trio.run(_call, bus_endpoint(directory), f"kernel.{command}", request, reply_type)
+        reply = trio.run(_call, bus_endpoint(directory), credential, f"kernel.{command}", request, reply_type)
     except CallError as exc:
         print(f"carnel {command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -120,8 +126,8 @@ def control(args, directory: Path) -> int:
     return EXIT_OK
 
 
-async def _call(endpoint: str, subject: str, request, reply_type):
-    client = BusClient(endpoint, f"cli-{os.getpid()}")
+async def _call(endpoint: str, credential: Credential, subject: str, request, reply_type):
+    client = BusClient(endpoint, f"cli-{os.getpid()}", credential=credential)
     async with trio.open_nursery() as nursery:
         await nursery.start(lambda task_status: client.run(task_status=task_status, join_timeout=3))
         reply = await client.request_raw(Kind.REQ, subject, msgspec.msgpack.encode(request),

@@ -28,4 +28,12 @@ class PeerLeft:
     reason: str
 
 
-PeerEvent = PeerJoined | PeerReady | PeerSeen | PeerLeft
+@dataclass(frozen=True, slots=True)
+class PeerAbusive:
+    """The router disconnected a peer that kept sending what it refuses."""
+
+    name: str
+    refused: int
+
+
+PeerEvent = PeerJoined | PeerReady | PeerSeen | PeerLeft | PeerAbusive

@@ -88,6 +88,18 @@ class SupervisorConfig(_Section):
     restart_delay_max: SecondsOrZero = 2.0
 
 
+class OperatorAccess(_Section):
+    """What operator sessions may do: the `carnel` command and services run by hand.
+
+    Without an `[operator]` table they may do nothing: access is default deny for them too.
+    """
+
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    call: tuple[str, ...] = ()
+    provide: tuple[str, ...] = ()
+
+
 class BusConfig(_Section):
     max_message_size: Count = 32 * 1024 * 1024
     high_water_mark: CountOrZero = 1000
@@ -136,6 +148,7 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
     supervisor: SupervisorConfig
     bus: BusConfig
     processes: tuple[ProcessSpec, ...]
+    operator: OperatorAccess = OperatorAccess()
     # Where the image file lives: relative paths in a process's config are relative to it.
     directory: str = ""
 
@@ -150,6 +163,7 @@ class _ImageFile(_Section):
     image: ImageInfo
     supervisor: SupervisorConfig = SupervisorConfig()
     bus: BusConfig = BusConfig()
+    operator: OperatorAccess = OperatorAccess()
     process: dict[str, Any] = {}
 
 
@@ -198,7 +212,8 @@ def parse_image(text: str, filename: str, directory: str = "") -> Image:
         processes.append(spec)
     image = Image(name=top.image.name, description=top.image.description,
                   supervisor=top.supervisor, bus=top.bus, processes=tuple(processes),
-                  directory=directory)
+                  operator=top.operator, directory=directory)
+    _check_access(top.operator, ("operator",), where)
     _check_dependencies(image, where)
     if top.supervisor.restart_delay_max < top.supervisor.restart_delay:
         raise where.error("invalid_value", "must be at least `restart_delay`",
@@ -258,8 +273,12 @@ def _check_process(spec: ProcessSpec, where: Locator) -> None:
         if not _ENV_NAME.match(key):
             raise where.error("invalid_value", f"{key!r} is not an environment variable name",
                               (*path, "env", key))
+    _check_access(spec, path, where)
+
+
+def _check_access(lists: ProcessSpec | OperatorAccess, path: tuple, where: Locator) -> None:
     for field in _ACCESS_FIELDS:
-        for index, pattern in enumerate(getattr(spec, field)):
+        for index, pattern in enumerate(getattr(lists, field)):
             try:
                 validate_pattern(pattern)
             except SubjectError as exc:

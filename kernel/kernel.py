@@ -7,6 +7,7 @@ control requests, signals) and carries out its actions.
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import socket
 from pathlib import Path
@@ -18,14 +19,17 @@ import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.schemas.kernel import ProcessStateChanged
-from carnel.ipc.settings import bus_endpoint
+from carnel.ipc.settings import OPERATOR_FILE, bus_endpoint
 from carnel.kernel import supervision as sv
+from carnel.kernel.access import access_control
 from carnel.kernel.control import Control
-from carnel.kernel.events import PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.credentials import CredentialStore, write_operator_credential
+from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.image import Image
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
 from carnel.kernel.spawner import Spawner
+from carnel.kernel.zap import ZapHandler
 
 _encode = msgspec.msgpack.Encoder().encode
 
@@ -50,6 +54,11 @@ class Kernel:
         self._events: collections.deque[sv.Event] = collections.deque()
         self._handling = False
         self.ctx = zmq.Context()
+        # A process's uid is checked at connect only when the kernel can give it one (as root).
+        uids = {spec.name: spec.uid for spec in image.processes
+                if spec.uid is not None and os.geteuid() == 0}
+        self.credentials = CredentialStore(uids)
+        self.zap = ZapHandler(self.ctx, self.credentials)
         self.router: Router | None = None
         self.spawner: Spawner | None = None
 
@@ -63,14 +72,20 @@ class Kernel:
             endpoint=endpoint,
             max_message_size=bus.max_message_size,
             hwm=bus.high_water_mark,
-        ), events_send)
+        ), events_send, access=access_control(self.image))
         self.router.supervised = frozenset(self.specs)
         try:
             async with trio.open_nursery() as nursery:
+                # The ZAP handler first: from its bind on, the bus socket admits only credentials.
+                await nursery.start(self.zap.run)
                 await nursery.start(self.router.run)
+                # Connecting needs write permission on the socket; the credential decides who joins.
+                (self.run_dir / "bus.sock").chmod(0o666)
+                write_operator_credential(self.run_dir, self.credentials)
                 Control(self).install(self.router)
                 self.spawner = Spawner(endpoint, nursery, self._on_exit,
-                                       image_dir=self.image.directory)
+                                       image_dir=self.image.directory,
+                                       credentials=self.credentials)
                 nursery.start_soon(self._follow_router, events)
                 nursery.start_soon(self._watch_signals)
                 if self.notifier.watchdog_interval:
@@ -85,10 +100,17 @@ class Kernel:
                 nursery.cancel_scope.cancel()
         finally:
             self.ctx.destroy(linger=0)
+            (self.run_dir / OPERATOR_FILE).unlink(missing_ok=True)
         return 1 if self.escalated else 0
 
     def _prepare_run_dir(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.run_dir.stat().st_uid != os.geteuid():
+            raise BootError(f"{self.run_dir} belongs to another user: the kernel must own its "
+                            "run directory")
+        # Services may enter it to reach the socket (processes with their own uid need that),
+        # but only the kernel may create, replace or list anything in it.
+        self.run_dir.chmod(0o711)
         sock = self.run_dir / "bus.sock"
         if sock.exists():
             # A live kernel accepts connections; a file left by a crashed one is safe to replace.
@@ -157,6 +179,7 @@ class Kernel:
     def _on_exit(self, name: str, pid: int, returncode: int) -> None:
         exited = sv.Exited.from_returncode(name, pid, returncode, trio.current_time())
         self.log.info("exited", target=name, pid=pid, how=exited.describe())
+        self.credentials.revoke(name)  # a restart gets a new one; this one is dead with it
         if self.pids.get(name) == pid:
             self.router.post(lambda: self.router.forget(name, exited.describe()))
         self.handle(exited)
@@ -176,6 +199,18 @@ class Kernel:
                     self.handle(sv.Heartbeat(event.name, pid, now))
             elif isinstance(event, PeerLeft):
                 self.pids.pop(event.name, None)
+            elif isinstance(event, PeerAbusive):
+                self._kill_abusive(event)
+
+    def _kill_abusive(self, event: PeerAbusive) -> None:
+        """The router cut off one of the image's processes for abuse: kill it, so that its
+        restart policy and intensity decide what happens next, as for any crash."""
+        status = next((s for s in self.supervisor.status() if s.name == event.name), None)
+        if status is None or status.pid is None:
+            return
+        self.log.error("killing_abusive_process", target=event.name, pid=status.pid,
+                       refused=event.refused)
+        self.spawner.kill(status.pid, signal.SIGKILL)
 
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -6,6 +6,13 @@ requests and replies, readiness and heartbeats. The router never blocks on a pee
 non-blocking, and a peer whose queue is full loses that message alone, counted.
 
 Other tasks reach the socket only through `post()`, which queues a callable for the router task.
+
+Security: with `authenticate`, libzmq admits a connection only after the kernel's ZAP handler
+accepted its credential, and every message then carries the authenticated principal ("User-Id").
+A HELLO binds the connection to a name that principal may use, and from then on the router
+stamps that name as the source of everything the peer sends. Every verb is checked against the
+peer's AccessPolicy (default deny); refusals are counted per peer and reason, logged once per
+burst, and a peer that keeps being refused is disconnected and reported.
 """
 from __future__ import annotations
 
@@ -38,7 +45,8 @@ from carnel.ipc.subjects import (
 )
 from carnel.ipc.trio_socket import TrioSocket
 from carnel.ipc.wire import Flag, Header, Kind, WireError, check_source
-from carnel.kernel.events import PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.access import AccessControl, AccessPolicy, Verb
+from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.requests import Pending, PendingRequests
 
 KERNEL = "kernel"
@@ -57,6 +65,11 @@ class RouterSettings:
     hwm: int = 1000
     default_timeout_ms: int = 5000
     max_timeout_ms: int = 300_000
+    # Admit only connections the ZAP handler accepted (the kernel always does; off only to
+    # measure what authentication costs).
+    authenticate: bool = True
+    # Refusals in one second past which a peer counts as abusive and is disconnected.
+    abuse_limit: int = 1000
 
 
 @dataclass(slots=True)
@@ -67,7 +80,9 @@ class Connection:
     pid: int
     provides: list[str]
     last_seen: float
+    policy: AccessPolicy
     patterns: set[str] = field(default_factory=set)
+    reported_rejects: int = 0  # refusals already logged
 
 
 class Router:
@@ -77,13 +92,16 @@ class Router:
         settings: RouterSettings,
         events: trio.MemorySendChannel[PeerEvent] | None = None,
         impl=_impl.ACTIVE,
+        *,
+        access: AccessControl,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.impl = impl
         self.events = events
+        self.access = access
         self.log = structlog.get_logger().bind(process=KERNEL)
-        self.table = impl.RouteTable(self._resolve)
+        self.table = impl.RouteTable(self._resolve, self._may_publish, settings.max_message_size)
         self.subscriptions: SubscriptionIndex = SubscriptionIndex()
         self.providers: ProviderIndex = ProviderIndex()
         self.local: dict[str, LocalHandler] = {}
@@ -94,6 +112,7 @@ class Router:
         self.by_name: dict[str, bytes] = {}
         self.pending = PendingRequests()
         self.anonymous_rejects: collections.Counter[str] = collections.Counter()
+        self.banned: set[bytes] = set()  # connections disconnected for abuse
         self.requests_timed_out = 0
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._wake: trio.CancelScope | None = None
@@ -101,6 +120,7 @@ class Router:
         self._nursery: trio.Nursery | None = None
         self._msg_id = 0
         self._next_reap = 0.0
+        self._next_report = 0.0
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -111,10 +131,16 @@ class Router:
         sock.setsockopt(zmq.RCVHWM, self.settings.hwm)
         sock.setsockopt(zmq.MAXMSGSIZE, self.settings.max_message_size)
         sock.setsockopt(zmq.LINGER, 0)
+        if self.settings.authenticate:
+            sock.setsockopt(zmq.PLAIN_SERVER, 1)
+            sock.setsockopt(zmq.ZAP_DOMAIN, b"carnel")
+            # Without it libzmq admits everyone when no ZAP handler answers.
+            sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
         sock.bind(self.settings.endpoint)
         self._tsock = TrioSocket(sock)
         loop = self.impl.RouteLoop(sock, self.table)
-        self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name)
+        self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name,
+                      authenticate=self.settings.authenticate)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -134,6 +160,8 @@ class Router:
                 for frames in batch:
                     self._slow_path(frames)
             self._expire()
+            if trio.current_time() >= self._next_report:
+                self._report_refusals()
             if handled:
                 await trio.lowlevel.checkpoint()
                 continue
@@ -154,20 +182,23 @@ class Router:
         self.local[prefix] = handler
 
     def _next_wake(self) -> float:
-        return min(self.pending.next_deadline(), self._next_reap)
+        return min(self.pending.next_deadline(), self._next_reap, self._next_report)
 
     # -- slow path ----------------------------------------------------------------------------
 
     def _slow_path(self, frames: list) -> None:
         identity = frames[0]  # both hot paths hand identity and header over as bytes
         conn = self.connections.get(identity)
+        if identity in self.banned:
+            self.anonymous_rejects["banned"] += 1
+            return
         if len(frames) < 3:
-            self._reject(conn, "frames")
+            self._reject(conn, "malformed.frames")
             return
         try:
             header = self.impl.parse_header(frames[1])
         except WireError as exc:
-            self._reject(conn, exc.reason)
+            self._reject(conn, f"malformed.{exc.reason}")
             return
         if conn is None:
             if header.kind == Kind.HELLO:
@@ -181,9 +212,22 @@ class Router:
         conn.last_seen = trio.current_time()
         handler = self._handlers.get(header.kind)
         if handler is None:
-            self._reject(conn, "kind")
+            self._reject(conn, "unknown_kind")
             return
         handler(self, conn, identity, header, frames)
+
+    def _deny(self, conn: Connection, identity: bytes, header: Header, verb: Verb) -> None:
+        """Refuse a SUB or REQ at once with a typed error: the caller must not wait it out."""
+        self._reject(conn, f"denied.{verb}")
+        # An ERR header names a concrete subject, and a refused pattern may hold wildcards.
+        subject = header.subject if verb is Verb.CALL else str(verb)
+        self._send_error(identity, header.msg_id, subject, "denied",
+                         f"{conn.peer.name} may not {verb} {header.subject}")
+
+    def _may_publish(self, peer, subject: bytes) -> bool:
+        """The hot loop's question for a subject or publisher it has not seen allowed yet."""
+        conn = self.connections.get(peer.identity)
+        return conn is not None and conn.policy.allows(Verb.PUBLISH, subject.decode("ascii"))
 
     def _reject(self, conn: Connection | None, reason: str) -> None:
         if conn is None:
@@ -199,15 +243,32 @@ class Router:
             providing = [validate_subject(p) for p in hello.provides]
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, WireError,
                 SubjectError) as exc:
-            self._reject(None, "bad_hello")
+            self._reject(None, "malformed.hello")
             self.log.warning("hello_refused", error=str(exc))
+            return
+        if not identity.startswith(b"\0"):
+            # Only libzmq's own routing ids (a zero byte, then a counter) are accepted, so no
+            # process can pick the id of a peer that left and speak under its name.
+            self._refuse_hello(identity, header, "denied.routing_id", "?", hello.name,
+                               "set no ZMQ_ROUTING_ID: the kernel assigns connections their ids")
+            return
+        principal = frames[2].get("User-Id") if self.settings.authenticate else hello.name
+        policy = self.access.policy(principal, hello.name)
+        if policy is None:
+            self._refuse_hello(identity, header, "denied.name", principal, hello.name,
+                               f"{principal!r} may not join as {hello.name!r}")
+            return
+        refused = [p for p in providing if not policy.allows(Verb.PROVIDE, p)]
+        if refused:
+            self._refuse_hello(identity, header, "denied.provide", principal, hello.name,
+                               f"{hello.name!r} may not provide {', '.join(refused)}")
             return
         old = self.by_name.get(hello.name)
         if old is not None:
             self._leave(old, "replaced")
         peer = self.impl.Peer(identity, hello.name)
         conn = Connection(peer=peer, pid=hello.pid, provides=providing,
-                          last_seen=trio.current_time())
+                          last_seen=trio.current_time(), policy=policy)
         self.connections[identity] = conn
         self.by_name[hello.name] = identity
         self.table.peers[identity] = peer
@@ -218,6 +279,12 @@ class Router:
         self._send(identity, self._reply_header(Kind.HELLO, header), _encoder.encode(welcome))
         self.log.info("peer_joined", peer=hello.name, pid=hello.pid, provides=providing)
         self._emit(PeerJoined(hello.name, hello.pid))
+
+    def _refuse_hello(self, identity: bytes, header: Header, reason: str, principal: str,
+                      name: str, message: str) -> None:
+        self.anonymous_rejects[reason] += 1
+        self.log.warning("hello_refused", principal=principal, name=name, reason=reason)
+        self._send_error(identity, header.msg_id, header.subject, "denied", message)
 
     def _leave(self, identity: bytes, reason: str) -> None:
         conn = self.connections.pop(identity, None)
@@ -240,6 +307,9 @@ class Router:
 
     def _subscribe(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         pattern = header.subject
+        if not conn.policy.allows(Verb.SUBSCRIBE, pattern):
+            self._deny(conn, identity, header, Verb.SUBSCRIBE)
+            return
         if pattern not in conn.patterns:
             conn.patterns.add(pattern)
             self.subscriptions.add(pattern, conn.peer)
@@ -267,6 +337,9 @@ class Router:
         self._send(identity, self._reply_header(header.kind, header), b"")
 
     def _request(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
+        if not conn.policy.allows(Verb.CALL, header.subject):
+            self._deny(conn, identity, header, Verb.CALL)
+            return
         timeout_ms = header.timeout_ms or self.settings.default_timeout_ms
         timeout_ms = min(timeout_ms, self.settings.max_timeout_ms)
         local = self._local_handler(header.subject)
@@ -323,8 +396,15 @@ class Router:
         # The hot loop routes a joined peer's publications itself; it hands one over only when
         # the peer's HELLO was in the same batch, so the peer was not known yet.
         peer = conn.peer
+        size = sum(len(frame) for frame in frames[2:])
         peer.msgs_in += 1
-        peer.bytes_in += sum(len(frame) for frame in frames[2:])
+        peer.bytes_in += size
+        if size > self.settings.max_message_size:
+            self._reject(conn, "too_large")
+            return
+        if not conn.policy.allows(Verb.PUBLISH, header.subject):
+            self._reject(conn, "denied.publish")
+            return
         self._deliver(header.subject, peer.name, header.flags, header.msg_id,
                       header.timestamp_ns, frames[2:])
 
@@ -443,6 +523,26 @@ class Router:
         for identity, conn in list(self.connections.items()):
             if now - conn.last_seen > silence and conn.peer.name not in self.supervised:
                 self._leave(identity, "silent")
+
+    def _report_refusals(self) -> None:
+        """Log each peer's refusals once per burst (at most once a second), and disconnect a peer
+        refused more than `abuse_limit` times in that second."""
+        self._next_report = trio.current_time() + 1.0
+        for identity, conn in list(self.connections.items()):
+            rejects = conn.peer.rejects
+            total = sum(count for reason, count in rejects.items() if reason != "unexpected_reply")
+            fresh = total - conn.reported_rejects
+            if fresh <= 0:
+                continue
+            conn.reported_rejects = total
+            self.log.warning("messages_refused", peer=conn.peer.name, refused=fresh,
+                             totals=dict(rejects))
+            if fresh > self.settings.abuse_limit:
+                self.banned.add(identity)
+                self._leave(identity, "abusive")
+                self.log.error("peer_disconnected_for_abuse", peer=conn.peer.name, pid=conn.pid,
+                               refused_in_last_second=fresh)
+                self._emit(PeerAbusive(conn.peer.name, fresh))
 
     def forget(self, name: str, reason: str) -> None:
         """A process has gone (its exit was seen): drop its connection now."""

@@ -26,7 +26,9 @@ import msgspec
 import structlog
 import trio
 
-from carnel.ipc.settings import ENV_BUS, ENV_CONFIG, ENV_IMAGE_DIR, ENV_LOG_FORMAT, ENV_NAME
+from carnel.ipc.settings import (
+    ENV_BUS, ENV_CONFIG, ENV_CREDENTIAL_FD, ENV_IMAGE_DIR, ENV_LOG_FORMAT, ENV_NAME)
+from carnel.kernel.credentials import CredentialStore
 from carnel.kernel.image import ProcessSpec
 
 PR_SET_PDEATHSIG = 1
@@ -69,8 +71,10 @@ class Spawner:
     """Forks children and reports their exits; one instance per kernel."""
 
     def __init__(self, bus: str, nursery: trio.Nursery, on_exit: Callable[[str, int, int], None],
-                 extra_env: dict[str, str] | None = None, image_dir: str = "") -> None:
+                 extra_env: dict[str, str] | None = None, image_dir: str = "",
+                 credentials: CredentialStore | None = None) -> None:
         self.bus = bus
+        self.credentials = credentials
         self.image_dir = image_dir
         self.nursery = nursery
         self.on_exit = on_exit
@@ -84,7 +88,35 @@ class Spawner:
                ENV_BUS: self.bus, ENV_NAME: spec.name, ENV_LOG_FORMAT: "json",
                ENV_CONFIG: msgspec.json.encode(spec.config).decode(), ENV_IMAGE_DIR: self.image_dir}
         as_root = os.geteuid() == 0
-        popen = subprocess.Popen(
+        pass_fds: tuple[int, ...] = ()
+        if self.credentials is not None:
+            pass_fds = (self._credential_pipe(spec.name),)
+            env[ENV_CREDENTIAL_FD] = str(pass_fds[0])
+        try:
+            popen = self._popen(spec, env, pass_fds, as_root)
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
+        child = Child(spec.name, popen.pid, popen)
+        self.children[popen.pid] = child
+        self.nursery.start_soon(self._watch, child)
+        self.nursery.start_soon(self._collect, child, popen.stdout, "stdout")
+        self.nursery.start_soon(self._collect, child, popen.stderr, "stderr")
+        return popen.pid
+
+    def _credential_pipe(self, name: str) -> int:
+        """A pipe holding a fresh secret for `name`; the child inherits its read end."""
+        secret = self.credentials.issue(name)
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, secret)  # 64 bytes: far below a pipe's buffer, never blocks
+        finally:
+            os.close(write_end)
+        return read_end
+
+    def _popen(self, spec: ProcessSpec, env: dict[str, str], pass_fds: tuple[int, ...],
+               as_root: bool) -> subprocess.Popen:
+        return subprocess.Popen(
             command_for(spec),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -92,16 +124,11 @@ class Spawner:
             stderr=subprocess.PIPE,
             process_group=0,
             close_fds=True,
+            pass_fds=pass_fds,
             preexec_fn=_child_setup(os.getpid(), spec),
             user=spec.uid if as_root else None,
             group=spec.gid if as_root else None,
         )
-        child = Child(spec.name, popen.pid, popen)
-        self.children[popen.pid] = child
-        self.nursery.start_soon(self._watch, child)
-        self.nursery.start_soon(self._collect, child, popen.stdout, "stdout")
-        self.nursery.start_soon(self._collect, child, popen.stderr, "stderr")
-        return popen.pid
 
     def kill(self, pid: int, sig: int) -> None:
         """Signal the child's whole process group (what it forked dies with it)."""

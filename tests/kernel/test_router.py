@@ -15,6 +15,7 @@ from carnel.ipc.schemas.vehicle import Signal
 from carnel.ipc.service import Service
 from carnel.ipc.settings import ProcessSettings
 from carnel.ipc.wire import Flag, Kind
+from carnel.kernel.access import AccessControl
 from carnel.kernel.events import PeerJoined, PeerLeft, PeerReady
 from carnel.kernel.router import Router, RouterSettings
 
@@ -31,7 +32,9 @@ class Bus:
         self.ctx = ctx
         self.endpoint = endpoint
         self.events_send, self.events = trio.open_memory_channel(1000)
-        self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=200), self.events_send, impl)
+        self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=200,
+                                                 authenticate=False),
+                             self.events_send, impl, access=AccessControl.allow_all())
 
     async def start(self):
         await self.nursery.start(self.router.run)

@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from carnel.ipc import Service
-from carnel.ipc.settings import ProcessSettings, bus_endpoint
+from carnel.ipc.settings import ProcessSettings, bus_endpoint, operator_credential
 
 PROGRAMS = Path(__file__).parent / "programs"
 CARNEL = [sys.executable, "-m", "carnel.kernel.cli"]
@@ -114,8 +114,9 @@ class Stack:
         """Join the running bus as `name` from inside the test."""
         svc = svc or Service(name)
         async with trio.open_nursery() as nursery:
-            await nursery.start(svc.serve, ProcessSettings(name=name, bus=self.endpoint,
-                                                           log_format="json"))
+            await nursery.start(svc.serve, ProcessSettings(
+                name=name, bus=self.endpoint, log_format="json",
+                credential=operator_credential(self.run_dir)))
             yield svc
             nursery.cancel_scope.cancel()
 
@@ -147,6 +148,11 @@ def stack_factory():
         stack.kill()
     for directory in directories:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# Test images let the test itself (an operator session) do everything, as the dev image does.
+OPERATOR = ('[operator]\npublish = [">"]\nsubscribe = [">"]\ncall = [">"]\n'
+            'provide = [">"]\n')
 
 
 def program(name: str) -> str:

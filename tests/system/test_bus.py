@@ -13,22 +13,23 @@ from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import ProcessList
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "programs"))
-from conftest import program  # noqa: E402
+from conftest import OPERATOR, program  # noqa: E402
 from worker_messages import Burst, BurstDone, Query, Report  # noqa: E402
 
 
 def worker(name: str, subscribe: str = "", after: str = "", heartbeat: float = 1.0) -> str:
     lines = [f"[process.{name}]", program("worker.py"), 'publish = ["load.>"]',
-             f"heartbeat_interval = {heartbeat}"]
+             f'provide = ["{name}"]', f"heartbeat_interval = {heartbeat}"]
     if subscribe:
         lines.append(f'env = {{ WORKER_SUBSCRIBE = "{subscribe}" }}')
+        lines.append(f"subscribe = {subscribe.split(',')!r}".replace("'", '"'))
     if after:
         lines.append(f'after = ["{after}"]')
     return "\n".join(lines) + "\n"
 
 
 def image(*processes: str, **bus: int) -> str:
-    head = '[image]\nname = "bus-test"\n\n[supervisor]\nintensity = 10\n'
+    head = '[image]\nname = "bus-test"\n\n[supervisor]\nintensity = 10\n' + OPERATOR
     if bus:
         head += "[bus]\n" + "".join(f"{k} = {v}\n" for k, v in bus.items())
     return head + "\n" + "\n".join(processes)

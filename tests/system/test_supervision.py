@@ -9,19 +9,19 @@ import trio
 
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
-from conftest import program, wait_exit
+from conftest import OPERATOR, program, wait_exit
 
 PY = sys.executable
 
 
 def image(body: str, **supervisor) -> str:
     settings = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in supervisor.items())
-    return f'[image]\nname = "supervision-test"\n\n[supervisor]\n{settings}\n{body}'
+    return f'[image]\nname = "supervision-test"\n{OPERATOR}\n[supervisor]\n{settings}\n{body}'
 
 
 def worker(name: str, **fields) -> str:
     extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in fields.items())
-    return f"[process.{name}]\n{program('worker.py')}\n{extra}\n"
+    return f"[process.{name}]\n{program('worker.py')}\nprovide = [\"{name}\"]\n{extra}\n"
 
 
 async def wait_state(stream, state: str, timeout: float = 15) -> ProcessStateChanged:

@@ -320,12 +320,12 @@ class Service:
             self.log.warning(event, occurrences=count + 1, **context)
 
 
-def run(service: Service) -> None:
+def run(service: Service, settings: ProcessSettings | None = None) -> None:
     """Process entry point: read the kernel's settings from the environment and serve.
 
     SIGTERM and Ctrl-C stop the service in order: it says goodbye to the kernel and exits 0.
     """
-    settings = ProcessSettings.from_env(default_name=service.name)
+    settings = settings or ProcessSettings.from_env(default_name=service.name)
     logs.configure(settings.log_format)
 
     async def main() -> None:

@@ -7,7 +7,7 @@ import msgspec
 import trio
 
 from carnel.ipc.errors import BadRequest
-from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import Accepted, ProcessInfo, ProcessList, ProcessName
 from carnel.ipc.wire import Header
 from carnel.kernel import supervision as sv
@@ -71,13 +71,15 @@ class Control:
                 msgs_in=traffic.msgs_in if traffic else 0,
                 msgs_out=traffic.msgs_out if traffic else 0,
                 drops=traffic.drops if traffic else 0,
-                rejects=sum(traffic.rejects.values()) if traffic else 0,
+                rejects=sum(kernel.router.rejects_of(status.name).values()),
             ))
         return ProcessList(image=kernel.image.name, hot_path=kernel.router.impl.name,
                            phase=kernel.supervisor.phase.value, processes=processes)
 
-    def stats(self, payload: bytes):
-        return self.kernel.router.stats()
+    def stats(self, payload: bytes) -> BusStats:
+        stats = self.kernel.router.stats()
+        refused = {**stats.anonymous_rejects, **self.kernel.zap.refused}
+        return msgspec.structs.replace(stats, anonymous_rejects=refused)
 
     def _named(self, payload: bytes, event) -> Accepted:
         name = _name.decode(payload).name

@@ -113,6 +113,8 @@ class Router:
         self.pending = PendingRequests()
         self.anonymous_rejects: collections.Counter[str] = collections.Counter()
         self.banned: set[bytes] = set()  # connections disconnected for abuse
+        # Refusals of connections that have gone, by name: a restart must not wipe the record.
+        self.past_rejects: dict[str, collections.Counter[str]] = {}
         self.requests_timed_out = 0
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._wake: trio.CancelScope | None = None
@@ -291,6 +293,8 @@ class Router:
         if conn is None:
             return
         name = conn.peer.name
+        if conn.peer.rejects:
+            self.past_rejects.setdefault(name, collections.Counter()).update(conn.peer.rejects)
         if self.by_name.get(name) == identity:
             del self.by_name[name]
         self.table.peers.pop(identity, None)
@@ -558,12 +562,20 @@ class Router:
         except trio.WouldBlock:
             self.log.warning("kernel_events_full", dropped=type(event).__name__)
 
+    def rejects_of(self, name: str) -> dict[str, int]:
+        """Every refusal of the process called `name`, over all its connections."""
+        total = collections.Counter(self.past_rejects.get(name, {}))
+        identity = self.by_name.get(name)
+        if identity is not None:
+            total.update(self.connections[identity].peer.rejects)
+        return dict(total)
+
     def stats(self) -> BusStats:
         processes = [
             ProcessStats(
                 name=c.peer.name, pid=c.pid, msgs_in=c.peer.msgs_in, bytes_in=c.peer.bytes_in,
                 msgs_out=c.peer.msgs_out, bytes_out=c.peer.bytes_out, drops=c.peer.drops,
-                rejects=dict(c.peer.rejects),
+                rejects=self.rejects_of(c.peer.name),
             )
             for c in self.connections.values()
         ]

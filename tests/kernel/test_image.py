@@ -402,3 +402,11 @@ def test_process_config_table_is_kept_for_the_process_and_paths_resolve_from_the
                                             "replay": {"file": "drive.nmea"}}
     assert image.directory == str(tmp_path.resolve())
     assert Path(bundled_image("dev").directory, "dev.toml").is_file()
+
+
+def test_operator_access_lists_are_validated_like_a_process_s() -> None:
+    error = error_for(HEAD + '[operator]\ncall = ["kernel.>", "a..b"]\n')
+    assert (error.reason, error.line) == ("invalid_subject", 4)
+    assert error.field.startswith("operator.call")
+    assert parse('[operator]\nsubscribe = [">"]\n').operator.subscribe == (">",)
+    assert parse("").operator.call == ()  # no table: operators may do nothing

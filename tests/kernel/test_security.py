@@ -5,9 +5,13 @@ access lists of a small image; clients connect with the credentials the kernel w
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import trio
 import zmq
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import Denied, Unavailable
@@ -19,7 +23,7 @@ from carnel.kernel.access import access_control
 from carnel.kernel.credentials import CredentialStore
 from carnel.kernel.image import parse_image
 from carnel.kernel.router import Router, RouterSettings
-from carnel.kernel.zap import ZapHandler
+from carnel.kernel.zap import ZapHandler, answer
 
 IMAGE = parse_image('''
 [image]
@@ -240,3 +244,36 @@ async def test_a_peer_that_keeps_being_refused_is_disconnected_and_reported(ctx,
             while not bus.router.anonymous_rejects.get("banned"):
                 await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_process_given_its_own_uid_must_connect_as_that_uid(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await SecureBus(nursery, ctx, endpoint, impl).start()
+        bus.store.uids["gps"] = os.getuid() + 1  # the image gives gps a uid this test is not
+        bus.store.uids["nav"] = os.getuid()
+        assert not await joins(bus, "gps", bus.credential("gps"))
+        assert await joins(bus, "nav", bus.credential("nav"))
+        nursery.cancel_scope.cancel()
+
+
+frames = st.lists(st.binary(max_size=70), max_size=9)
+
+
+@given(request=frames)
+def test_zap_answers_every_request_and_admits_only_a_live_plain_credential(request):
+    store = CredentialStore()
+    secret = store.issue("gps")
+    reply, verdict = answer(request, store)
+    assert len(reply) == 6 and reply[0] == b"1.0"
+    admitted = (len(request) == 8 and request[0] == b"1.0" and request[2] == b"carnel"
+                and request[5] == b"PLAIN" and request[6] == b"gps" and request[7] == secret)
+    assert (reply[2] == b"200") == admitted == (verdict.principal == "gps")
+
+
+def test_zap_admits_the_credential_it_issued_and_names_the_principal():
+    store = CredentialStore()
+    secret = store.issue("gps")
+    request = [b"1.0", b"7", b"carnel", b"localhost:0:0:42", b"", b"PLAIN", b"gps", secret]
+    assert answer(request, store)[0] == [b"1.0", b"7", b"200", b"OK", b"gps", b""]
+    store.issue("gps")  # a restart: the old secret is dead
+    assert answer(request, store)[0][2:4] == [b"400", b"wrong secret for 'gps'"]

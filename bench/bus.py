@@ -8,8 +8,10 @@ sender and receiver loops, each side in its own process:
   direct       raw pyzmq DEALER -> DEALER, no broker
   cproxy       libzmq's own C forwarder (zmq.proxy, ROUTER -> DEALER) between the two:
                the ceiling for any broker
-  router_ext   the kernel's router, compiled hot path
-  router_pure  the kernel's router, pure-Python twin
+  router_ext   the kernel's router, compiled hot path, as the kernel runs it: every client
+               authenticated (ZAP, PLAIN) and every message checked against access lists
+  router_open  the same router with authentication and access control off: what they cost
+  router_pure  the kernel's router, pure-Python twin (authenticated, access lists on)
   sdk          a typed Struct published by one Service, decoded and handed to another's handler
 
 Throughput counts messages delivered to the receiver; a router drops for a receiver that
@@ -33,7 +35,24 @@ import msgspec
 import zmq
 
 HERE = Path(__file__).resolve()
-CASES = ("direct", "cproxy", "router_ext", "router_pure", "sdk")
+CASES = ("direct", "cproxy", "router_ext", "router_open", "router_pure", "sdk")
+# Who may do what in the router cases: each client role gets just what it uses.
+ACCESS_IMAGE = """
+[image]
+name = "bench"
+
+[process.bench-send]
+module = "bench"
+publish = ["bench.data", "bench.ping"]
+subscribe = ["bench.pong"]
+call = ["bench.echo"]
+
+[process.bench-recv]
+module = "bench"
+subscribe = ["bench.data", "bench.ping"]
+publish = ["bench.pong"]
+provide = ["bench"]
+"""
 SIZES = (64, 2**20)
 
 
@@ -54,6 +73,12 @@ def header_for(subject: str) -> bytes:
     return _impl.pack_header(Kind.PUB, subject)
 
 
+def credential() -> tuple[bytes, bytes] | None:
+    """The credential the router role issued to this client role, if authentication is on."""
+    user, secret = os.environ.get("BENCH_USER"), os.environ.get("BENCH_SECRET")
+    return (user.encode(), secret.encode()) if user and secret else None
+
+
 def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
     """The handshake a raw client does with the kernel: HELLO, then SUBs, each acknowledged."""
     from carnel.ipc import _impl
@@ -68,18 +93,29 @@ def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
         sock.recv_multipart()
 
 
-def role_router(endpoint: str) -> None:
+def role_router(endpoint: str, secure: bool) -> None:
     import trio
 
     from carnel.ipc import _impl
+    from carnel.kernel.access import AccessControl, access_control
+    from carnel.kernel.credentials import CredentialStore
+    from carnel.kernel.image import parse_image
     from carnel.kernel.router import Router, RouterSettings
+    from carnel.kernel.zap import ZapHandler
 
     async def main() -> None:
-        router = Router(zmq.Context.instance(), RouterSettings(endpoint=endpoint,
-                                                                heartbeat_ms=600_000))
+        ctx = zmq.Context.instance()
+        image = parse_image(ACCESS_IMAGE, "bench.toml")
+        access = access_control(image) if secure else AccessControl.allow_all()
+        router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=600_000,
+                                            authenticate=secure), access=access)
+        store = CredentialStore()
+        secrets = {spec.name: store.issue(spec.name).decode() for spec in image.processes}
         async with trio.open_nursery() as nursery:
+            if secure:
+                await nursery.start(ZapHandler(ctx, store).run)
             await nursery.start(router.run)
-            print(f"ready {_impl.IMPLEMENTATION}", flush=True)
+            print(f"ready {json.dumps(secrets if secure else {})}", flush=True)
             await trio.to_thread.run_sync(sys.stdin.read)
             nursery.cancel_scope.cancel()
 
@@ -103,6 +139,9 @@ def role_cproxy(front: str, back: str) -> None:
 def dealer(endpoint: str, bind: bool) -> zmq.Socket:
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 1000)
+    plain = credential()
+    if plain is not None:
+        sock.plain_username, sock.plain_password = plain
     (sock.bind if bind else sock.connect)(endpoint)
     return sock
 
@@ -155,7 +194,7 @@ def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
     sock = dealer(endpoint, bind)
     pong = None
     if broker:
-        join(sock, "bench-echo", ["bench.ping"])
+        join(sock, "bench-recv", ["bench.ping"])
         pong = header_for("bench.pong")
     print("ready", flush=True)
     while True:
@@ -168,7 +207,7 @@ def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
 def role_ping(endpoint: str, bind: bool, rounds: int, size: int, broker: bool) -> None:
     sock = dealer(endpoint, bind)
     if broker:
-        join(sock, "bench-ping", ["bench.pong"])
+        join(sock, "bench-send", ["bench.pong"])
     header = header_for("bench.ping")
     payload = b"p" * size
     print("ready", flush=True)
@@ -187,12 +226,15 @@ def role_sdk(endpoint: str, part: str, count: int, size: int, rounds: int) -> No
     import trio
 
     from carnel.ipc import Service
-    from carnel.ipc.settings import ProcessSettings
+    from carnel.ipc.settings import Credential, ProcessSettings
 
     svc = Service(f"bench-{part}")
 
     async def main() -> None:
-        settings = ProcessSettings(name=svc.name, bus=endpoint, log_format="json")
+        plain = credential()
+        settings = ProcessSettings(name=svc.name, bus=endpoint, log_format="json",
+                                   credential=Credential(plain[0].decode(), plain[1])
+                                   if plain else None)
         if part == "recv":
             got = {"n": 0, "bytes": 0, "first": 0.0, "last": 0.0}
             done = trio.Event()
@@ -286,11 +328,14 @@ def run_case(case: str, size: int, count: int, rounds: int, tmp: str) -> dict:
     procs: list[Proc] = []
     try:
         broker = case.startswith("router") or case == "sdk"
+        secrets: dict[str, str] = {}
         if broker:
             pure = case == "router_pure"
-            server = Proc("router", a, env={"CARNEL_PURE": "1"} if pure else None)
+            secure = case != "router_open"
+            server = Proc("router", a, str(int(secure)),
+                          env={"CARNEL_PURE": "1"} if pure else None)
             procs.append(server)
-            server.expect("ready")
+            secrets = json.loads(server.expect("ready").split(" ", 1)[1])
         elif case == "cproxy":
             server = Proc("cproxy", a, b)
             procs.append(server)
@@ -298,18 +343,25 @@ def run_case(case: str, size: int, count: int, rounds: int, tmp: str) -> dict:
         send_ep = a
         recv_ep = b if case == "cproxy" else a
         recv_bind = case == "direct"
+        def as_(name: str) -> dict | None:
+            return {"BENCH_USER": name, "BENCH_SECRET": secrets[name]} if name in secrets else None
+
         if case == "sdk":
-            receiver = Proc("sdk", a, "recv", str(count), str(size), str(rounds))
+            receiver = Proc("sdk", a, "recv", str(count), str(size), str(rounds),
+                            env=as_("bench-recv"))
             procs.append(receiver)
             receiver.expect("ready")
-            sender = Proc("sdk", a, "send", str(count), str(size), str(rounds))
+            sender = Proc("sdk", a, "send", str(count), str(size), str(rounds),
+                          env=as_("bench-send"))
             procs.append(sender)
             sender.expect("ready")
         else:
-            receiver = Proc("receive", recv_ep, str(int(recv_bind)), str(count), str(int(broker)))
+            receiver = Proc("receive", recv_ep, str(int(recv_bind)), str(count), str(int(broker)),
+                            env=as_("bench-recv"))
             procs.append(receiver)
             receiver.expect("ready")
-            sender = Proc("send", send_ep, "0", str(count), str(size), str(int(broker)))
+            sender = Proc("send", send_ep, "0", str(count), str(size), str(int(broker)),
+                          env=as_("bench-send"))
             procs.append(sender)
             sender.expect("ready")
         cpu_before = cpu_seconds(server.p.pid) if case != "direct" else 0.0
@@ -323,10 +375,12 @@ def run_case(case: str, size: int, count: int, rounds: int, tmp: str) -> dict:
         else:
             sender.stop()
             receiver.stop()
-            echo = Proc("echo", recv_ep, str(int(recv_bind)), str(int(broker)))
+            echo = Proc("echo", recv_ep, str(int(recv_bind)), str(int(broker)),
+                         env=as_("bench-recv"))
             procs.append(echo)
             echo.expect("ready")
-            ping = Proc("ping", send_ep, "0", str(rounds), str(size), str(int(broker)))
+            ping = Proc("ping", send_ep, "0", str(rounds), str(size), str(int(broker)),
+                        env=as_("bench-send"))
             procs.append(ping)
             ping.expect("ready")
             ping.say()
@@ -358,7 +412,7 @@ def main() -> None:
         logs.configure("json", stream=sys.stderr, level=logging.WARNING)
         role, *args = sys.argv[2:]
         if role == "router":
-            role_router(args[0])
+            role_router(args[0], args[1] == "1")
         elif role == "cproxy":
             role_cproxy(*args)
         elif role == "send":
@@ -413,6 +467,12 @@ def print_table(results: list[dict]) -> None:
         print(f"{r['case']:<12} {r['size']:>8} {r['msgs_per_s']:>9} {r['mb_per_s']:>7} "
               f"{r['delivered']:>6}/{r['sent']:<6} {r['rtt_p50_us']:>7} {r['rtt_p99_us']:>8} "
               f"{cpu if cpu is not None else '-':>13}   {thr:>6.2f}x {cap:>7.2f}x {rtt:>8.2f}x")
+    for size in SIZES:
+        ext, open_ = by.get(("router_ext", size)), by.get(("router_open", size))
+        if ext and open_:
+            print(f"authentication and access control at {size} B: on / off = "
+                  f"{ext['msgs_per_s'] / open_['msgs_per_s']:.2f}x throughput, "
+                  f"{open_['rtt_p50_us'] / ext['rtt_p50_us']:.2f}x round trip (higher is better)")
     ext, pure = by.get(("router_ext", 64)), by.get(("router_pure", 64))
     if ext and pure and ext["broker_cpu_us_per_msg"]:
         print(f"\nrouter hot path at 64 B, CPU per message: pure / ext = "

@@ -31,8 +31,16 @@ importcheck: $(STAMP)
 test: importcheck
 	$(PY) -m pytest -x -q
 
+# FUZZ_SECONDS bounds the libFuzzer campaign; Hypothesis's fuzz profile bounds the rest.
+FUZZ_SECONDS ?= 600
+
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -m "not system" tests
+	@if $(PY) -m pip install -q atheris; then \
+		$(PY) tests/fuzz/wire_and_payloads.py -max_total_time=$(FUZZ_SECONDS); \
+	else \
+		echo "fuzz: atheris does not install here: skipping the libFuzzer campaign"; \
+	fi
 
 bench: $(STAMP)
 	$(PY) bench/bus.py $(BENCH_ARGS)

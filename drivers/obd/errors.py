@@ -45,6 +45,10 @@ class UsageError(ObdError):
     """The caller asked the session for something it cannot do in its current state."""
 
 
+class DriveFileError(ObdError):
+    """A line of a simulated drive file that cannot be used; `detail` names the line."""
+
+
 # ISO 14229-1 Annex A.1; OBD ECUs (SAE J1979 / ISO 15031-5) use the same codes.
 NRC_NAMES: dict[int, str] = {
     0x10: "general_reject",

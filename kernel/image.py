@@ -100,6 +100,16 @@ class OperatorAccess(_Section):
     provide: tuple[str, ...] = ()
 
 
+class KernelConfig(_Section):
+    """How the kernel starts processes.
+
+    `zygote`: fork `module` processes from a pre-warmed fork server instead of starting each
+    interpreter afresh: faster starts, and the imported libraries' memory is shared.
+    """
+
+    zygote: bool = True
+
+
 class BusConfig(_Section):
     max_message_size: Count = 32 * 1024 * 1024
     high_water_mark: CountOrZero = 1000
@@ -149,6 +159,7 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
     bus: BusConfig
     processes: tuple[ProcessSpec, ...]
     operator: OperatorAccess = OperatorAccess()
+    kernel: KernelConfig = KernelConfig()
     # Where the image file lives: relative paths in a process's config are relative to it.
     directory: str = ""
 
@@ -164,6 +175,7 @@ class _ImageFile(_Section):
     supervisor: SupervisorConfig = SupervisorConfig()
     bus: BusConfig = BusConfig()
     operator: OperatorAccess = OperatorAccess()
+    kernel: KernelConfig = KernelConfig()
     process: dict[str, Any] = {}
 
 
@@ -212,7 +224,7 @@ def parse_image(text: str, filename: str, directory: str = "") -> Image:
         processes.append(spec)
     image = Image(name=top.image.name, description=top.image.description,
                   supervisor=top.supervisor, bus=top.bus, processes=tuple(processes),
-                  operator=top.operator, directory=directory)
+                  operator=top.operator, kernel=top.kernel, directory=directory)
     _check_access(top.operator, ("operator",), where)
     _check_dependencies(image, where)
     if top.supervisor.restart_delay_max < top.supervisor.restart_delay:

@@ -25,6 +25,7 @@ from carnel.kernel.access import access_control
 from carnel.kernel.control import Control
 from carnel.kernel.credentials import CredentialStore, write_operator_credential
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import Image
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
@@ -74,6 +75,8 @@ class Kernel:
             hwm=bus.high_water_mark,
         ), events_send, access=access_control(self.image))
         self.router.supervised = frozenset(self.specs)
+        # The zygote warms up (imports) while the bus comes up.
+        forkserver = ForkServer() if self.image.kernel.zygote else None
         try:
             async with trio.open_nursery() as nursery:
                 # The ZAP handler first: from its bind on, the bus socket admits only credentials.
@@ -83,9 +86,10 @@ class Kernel:
                 (self.run_dir / "bus.sock").chmod(0o666)
                 write_operator_credential(self.run_dir, self.credentials)
                 Control(self).install(self.router)
+                forkserver = await self._zygote_ready(forkserver)
                 self.spawner = Spawner(endpoint, nursery, self._on_exit,
                                        image_dir=self.image.directory,
-                                       credentials=self.credentials)
+                                       credentials=self.credentials, forkserver=forkserver)
                 nursery.start_soon(self._follow_router, events)
                 nursery.start_soon(self._watch_signals)
                 if self.notifier.watchdog_interval:
@@ -99,9 +103,24 @@ class Kernel:
                 await self._tick_forever()
                 nursery.cancel_scope.cancel()
         finally:
+            if forkserver is not None:
+                forkserver.close()
             self.ctx.destroy(linger=0)
             (self.run_dir / OPERATOR_FILE).unlink(missing_ok=True)
         return 1 if self.escalated else 0
+
+    async def _zygote_ready(self, forkserver: ForkServer | None) -> ForkServer | None:
+        if forkserver is None:
+            return None
+        try:
+            await forkserver.ready(timeout=10)
+        except (ForkServerError, trio.TooSlowError) as exc:
+            self.log.error("zygote_failed", error=str(exc) or "no answer in 10 s",
+                           using="fork and exec")
+            forkserver.close()
+            return None
+        self.log.info("zygote_ready", pid=forkserver.pid)
+        return forkserver
 
     def _prepare_run_dir(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -9,6 +9,10 @@ without polling.
 PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so children are forked
 from the kernel's main thread (trio.run_process forks in a worker thread, which is why it is not
 used here).
+
+`module` processes are forked by the zygote (kernel/zygote.py) when the kernel has one: they
+start with trio, pyzmq and the SDK already imported and share that memory. `command`
+processes, and every process if the zygote is gone, are started with fork and exec.
 """
 from __future__ import annotations
 
@@ -29,17 +33,21 @@ import trio
 from carnel.ipc.settings import (
     ENV_BUS, ENV_CONFIG, ENV_CREDENTIAL_FD, ENV_IMAGE_DIR, ENV_LOG_FORMAT, ENV_NAME)
 from carnel.kernel.credentials import CredentialStore
+from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import ProcessSpec
+from carnel.kernel.zygote import CREDENTIAL_FD
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Child:
     name: str
     pid: int
-    popen: subprocess.Popen
+    # Kept for what Popen started, so that its finaliser does not reap the child behind our back.
+    popen: subprocess.Popen | None = None
+    returncode: int | None = None
 
 
 def command_for(spec: ProcessSpec) -> list[str]:
@@ -72,9 +80,11 @@ class Spawner:
 
     def __init__(self, bus: str, nursery: trio.Nursery, on_exit: Callable[[str, int, int], None],
                  extra_env: dict[str, str] | None = None, image_dir: str = "",
-                 credentials: CredentialStore | None = None) -> None:
+                 credentials: CredentialStore | None = None,
+                 forkserver: ForkServer | None = None) -> None:
         self.bus = bus
         self.credentials = credentials
+        self.forkserver = forkserver
         self.image_dir = image_dir
         self.nursery = nursery
         self.on_exit = on_exit
@@ -88,21 +98,56 @@ class Spawner:
                ENV_BUS: self.bus, ENV_NAME: spec.name, ENV_LOG_FORMAT: "json",
                ENV_CONFIG: msgspec.json.encode(spec.config).decode(), ENV_IMAGE_DIR: self.image_dir}
         as_root = os.geteuid() == 0
-        pass_fds: tuple[int, ...] = ()
-        if self.credentials is not None:
-            pass_fds = (self._credential_pipe(spec.name),)
-            env[ENV_CREDENTIAL_FD] = str(pass_fds[0])
+        credential = (self._credential_pipe(spec.name) if self.credentials is not None
+                      else os.open(os.devnull, os.O_RDONLY))
         try:
-            popen = self._popen(spec, env, pass_fds, as_root)
+            started = None
+            if self.forkserver is not None and spec.module is not None:
+                started = self._fork(spec, env, credential, as_root)
+            if started is None:
+                started = self._exec(spec, env, credential, as_root)
         finally:
-            for fd in pass_fds:
-                os.close(fd)
-        child = Child(spec.name, popen.pid, popen)
-        self.children[popen.pid] = child
+            os.close(credential)
+        child, stdout, stderr = started
+        self.children[child.pid] = child
         self.nursery.start_soon(self._watch, child)
-        self.nursery.start_soon(self._collect, child, popen.stdout, "stdout")
-        self.nursery.start_soon(self._collect, child, popen.stderr, "stderr")
-        return popen.pid
+        self.nursery.start_soon(self._collect, child, stdout, "stdout")
+        self.nursery.start_soon(self._collect, child, stderr, "stderr")
+        return child.pid
+
+    def _fork(self, spec: ProcessSpec, env: dict[str, str], credential: int,
+              as_root: bool) -> tuple[Child, int, int] | None:
+        """Start `spec` from the zygote; None if the zygote failed (it is then given up)."""
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        request = {
+            "module": spec.module, "args": list(spec.args),
+            "env": {**env, ENV_CREDENTIAL_FD: str(CREDENTIAL_FD)},
+            "limits": msgspec.to_builtins(spec.limits),
+            "uid": spec.uid if as_root else None, "gid": spec.gid if as_root else None,
+        }
+        try:
+            pid = self.forkserver.spawn(request, [stdout_w, stderr_w, credential])
+        except ForkServerError as exc:
+            os.close(stdout_r)
+            os.close(stderr_r)
+            self.log.error("zygote_failed", error=str(exc), using="fork and exec from now on")
+            self.forkserver = None
+            return None
+        finally:
+            os.close(stdout_w)
+            os.close(stderr_w)
+        return Child(spec.name, pid), stdout_r, stderr_r
+
+    def _exec(self, spec: ProcessSpec, env: dict[str, str], credential: int,
+              as_root: bool) -> tuple[Child, int, int]:
+        env = {**env, ENV_CREDENTIAL_FD: str(credential)}
+        popen = self._popen(spec, env, (credential,), as_root)
+        # The collectors own these duplicates; the Popen's own file objects are closed now.
+        stdout, stderr = os.dup(popen.stdout.fileno()), os.dup(popen.stderr.fileno())
+        popen.stdout.close()
+        popen.stderr.close()
+        return Child(spec.name, popen.pid, popen), stdout, stderr
 
     def _credential_pipe(self, name: str) -> int:
         """A pipe holding a fresh secret for `name`; the child inherits its read end."""
@@ -146,15 +191,16 @@ class Spawner:
         finally:
             os.close(fd)
         _, status = os.waitpid(child.pid, 0)
-        child.popen.returncode = os.waitstatus_to_exitcode(status)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.popen is not None:
+            child.popen.returncode = child.returncode
         del self.children[child.pid]
-        self.on_exit(child.name, child.pid, child.popen.returncode)
+        self.on_exit(child.name, child.pid, child.returncode)
 
-    async def _collect(self, child: Child, pipe, stream: str) -> None:
+    async def _collect(self, child: Child, fd: int, stream: str) -> None:
         """Re-log each line a child writes, bound to its name; its JSON lines keep their fields."""
         log = self.log.bind(process=child.name, pid=child.pid)
-        async with trio.lowlevel.FdStream(os.dup(pipe.fileno())) as source:
-            pipe.close()
+        async with trio.lowlevel.FdStream(fd) as source:
             pending = b""
             async for chunk in source:
                 pending += chunk

@@ -9,7 +9,7 @@ import trio
 
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
-from conftest import OPERATOR, program, wait_exit
+from conftest import OPERATOR, PROGRAMS, program, wait_exit
 
 PY = sys.executable
 
@@ -22,6 +22,12 @@ def image(body: str, **supervisor) -> str:
 def worker(name: str, **fields) -> str:
     extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in fields.items())
     return f"[process.{name}]\n{program('worker.py')}\nprovide = [\"{name}\"]\n{extra}\n"
+
+
+def module_worker(name: str) -> str:
+    """A worker started as a `module`: the kernel's zygote forks it."""
+    return (f'[process.{name}]\nmodule = "worker"\nprovide = ["{name}"]\n'
+            f'env = {{ PYTHONPATH = "{PROGRAMS}" }}\n')
 
 
 async def wait_state(stream, state: str, timeout: float = 15) -> ProcessStateChanged:
@@ -94,15 +100,47 @@ async def test_restart_storm_escalates_and_stops_the_image(stack_factory):
 
 
 async def test_kill_9_of_the_kernel_leaves_no_child(stack_factory):
-    stack = await stack_factory(image(worker("a") + worker("b"))).boot()
+    stack = await stack_factory(image(worker("a") + worker("b") + module_worker("m"))).boot()
     async with stack.service("tester") as client:
         listing = await client.call("kernel.ps", Empty(), ProcessList)
-    pids = [p.pid for p in listing.processes]
+    pids = [p.pid for p in listing.processes] + [zygote_pid(stack)]
     stack.proc.kill()
     stack.proc.wait()
     with trio.fail_after(1):
         while any(_alive(pid) for pid in pids):
             await trio.sleep(0.01)
+
+
+async def test_module_process_is_forked_by_the_zygote_as_the_kernel_s_own_child(stack_factory):
+    stack = await stack_factory(image(module_worker("m") + worker("c"))).boot()
+    async with stack.service("tester") as client:
+        old = await pid_of(client, "m")
+        command = await pid_of(client, "c")
+        assert _stat(old)[1:3] == [str(stack.proc.pid), str(old)]  # parent, process group
+        assert _cmdline(old) == _cmdline(zygote_pid(stack))
+        assert "worker.py" in _cmdline(command)
+        with open(f"/proc/{old}/comm") as comm:
+            assert comm.read().strip() == "m"
+        async with client.messages("kernel.process.m", ProcessStateChanged) as changes:
+            await wait_state(changes, "ready")
+            os.kill(old, signal.SIGKILL)
+            ready = await wait_state(changes, "ready")
+        assert ready.pid != old and _stat(ready.pid)[1] == str(stack.proc.pid)
+
+
+def zygote_pid(stack) -> int:
+    line = next(line for line in stack.output().splitlines() if "zygote_ready" in line)
+    return int(line.split("pid=")[1].split()[0])
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _cmdline(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().replace(b"\0", b" ").decode()
 
 
 def _alive(pid: int) -> bool:

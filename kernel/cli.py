@@ -21,6 +21,8 @@ from carnel.ipc.schemas.kernel import Accepted, ProcessList, ProcessName
 from carnel.ipc.settings import (
     Credential, CredentialError, bus_endpoint, operator_credential, run_dir)
 from carnel.ipc.wire import Kind
+from carnel.kernel import tools
+from carnel.kernel.tools.session import ToolError, report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
 VERSION = "0.1.0"
@@ -65,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
     logs_cmd = sub.add_parser("logs", help="show the kernel's log (every process's lines)")
     logs_cmd.add_argument("name", nargs="?", help="only this process's lines")
     logs_cmd.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    for tool in tools.modules():
+        tool.add_parser(sub)
     return p
 
 
@@ -87,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         from carnel.kernel.logview import show_logs
 
         return show_logs(directory, args.name, args.follow)
+    for tool in tools.modules():
+        if args.command == tool.NAME:
+            try:
+                return tool.run(args, directory)
+            except ToolError as exc:
+                return report(tool.NAME, exc)
+            except KeyboardInterrupt:
+                return EXIT_OK  # a watching tool (tap, top) stopped with Ctrl-C
     return control(args, directory)
 
 

@@ -1,0 +1,56 @@
+"""How a tool joins the bus: as an operator session of the running kernel, with clear errors."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import trio
+
+from carnel.ipc.client import BusClient
+from carnel.ipc.errors import CallError
+from carnel.ipc.settings import CredentialError, bus_endpoint, operator_credential
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
+
+
+class ToolError(Exception):
+    """Something the user must hear about, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_kernel(directory: Path) -> None:
+    if not (directory / "bus.sock").exists():
+        raise ToolError(f"no kernel is running at {directory}: start one with carnel boot",
+                        EXIT_NO_KERNEL)
+
+
+@asynccontextmanager
+async def operator_session(directory: Path, tool: str, *, provides: list[str] = (),
+                           join_timeout: float = 3) -> AsyncIterator[BusClient]:
+    """A BusClient joined as `<tool>-<pid>` with the operator's credential."""
+    check_kernel(directory)
+    try:
+        credential = operator_credential(directory)
+    except CredentialError as exc:
+        raise ToolError(str(exc)) from None
+    client = BusClient(bus_endpoint(directory), f"{tool}-{os.getpid()}", provides=list(provides),
+                       credential=credential)
+    async with trio.open_nursery() as nursery:
+        try:
+            await nursery.start(lambda task_status: client.run(task_status=task_status,
+                                                               join_timeout=join_timeout))
+        except CallError as exc:
+            raise ToolError(f"cannot join the bus at {directory}: {exc}") from None
+        yield client
+        nursery.cancel_scope.cancel()
+
+
+def report(tool: str, exc: ToolError) -> int:
+    print(f"carnel {tool}: {exc}", file=sys.stderr)
+    return exc.code

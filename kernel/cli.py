@@ -22,9 +22,9 @@ from carnel.ipc.settings import (
     Credential, CredentialError, bus_endpoint, operator_credential, run_dir)
 from carnel.ipc.wire import Kind
 from carnel.kernel import tools
-from carnel.kernel.tools.session import ToolError, report
+from carnel.kernel.tools.session import (
+    EXIT_FAILED, EXIT_NO_KERNEL, EXIT_OK, ToolError, report)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
 VERSION = "0.1.0"
 
 

@@ -9,6 +9,8 @@ from typing import Literal
 
 import msgspec
 
+from carnel.ipc.schemas.registry import Topic
+
 DeviceState = Literal["connecting", "connected", "unavailable"]
 
 
@@ -25,3 +27,6 @@ class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True, tag="device_status
     since_ns: int = 0
     retry_in_s: float = 0.0
     rejects: dict[str, int] = {}
+
+
+TOPICS = (Topic("*.status", DeviceStatus),)

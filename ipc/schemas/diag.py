@@ -5,6 +5,8 @@ from typing import Literal
 
 import msgspec
 
+from carnel.ipc.schemas.registry import Topic
+
 
 class TroubleCodes(msgspec.Struct, frozen=True, kw_only=True, tag="trouble_codes"):
     """Diagnostic trouble codes such as "P0301": `stored` from mode 03, `pending` from mode 07."""
@@ -27,3 +29,6 @@ class ObdRequestFailed(msgspec.Struct, frozen=True, kw_only=True, tag="obd_reque
     request: str
     reason: Literal["negative_response", "no_data", "adapter_error", "timeout"]
     detail: str = ""
+
+
+TOPICS = (Topic("obd.dtc", TroubleCodes), Topic("obd.vin", VehicleId))

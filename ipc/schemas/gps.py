@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import msgspec
 
+from carnel.ipc.schemas.registry import Topic
+
 
 class GpsFix(msgspec.Struct, frozen=True, kw_only=True, tag="gps_fix"):
     """The receiver's latest fix. `valid` is False when the receiver reports no fix (loss of fix
@@ -27,3 +29,6 @@ class GpsFix(msgspec.Struct, frozen=True, kw_only=True, tag="gps_fix"):
     time_ns: int | None = None
     timestamp_ns: int = 0
     talker: str = ""
+
+
+TOPICS = (Topic("gps.fix", GpsFix),)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import msgspec
 
+from carnel.ipc.schemas.bus import BusStats, Empty
+from carnel.ipc.schemas.registry import Method, Topic
+
 
 class ProcessInfo(msgspec.Struct, frozen=True, kw_only=True, tag="process_info"):
     name: str
@@ -42,3 +45,14 @@ class ProcessStateChanged(msgspec.Struct, frozen=True, kw_only=True, tag="proces
     old: str
     new: str
     pid: int | None
+
+
+TOPICS = (Topic("kernel.process.*", ProcessStateChanged),)
+METHODS = (
+    Method("kernel.ps", Empty, ProcessList),
+    Method("kernel.stats", Empty, BusStats),
+    Method("kernel.start", ProcessName, Accepted),
+    Method("kernel.stop", ProcessName, Accepted),
+    Method("kernel.restart", ProcessName, Accepted),
+    Method("kernel.shutdown", Empty, Accepted),
+)

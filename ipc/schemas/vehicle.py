@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
+from carnel.ipc.schemas.registry import Method, Topic
+
 Value = float | int | bool | str
 
 
@@ -48,3 +50,11 @@ class SignalBatch(msgspec.Struct, frozen=True, kw_only=True, tag="signal_batch")
     per signal, because a CAN bus delivers thousands of frames a second."""
 
     signals: list[Signal]
+
+
+TOPICS = (
+    Topic("can.signals.>", SignalBatch),
+    Topic("obd.signals.>", SignalBatch),
+    Topic("vehicle.>", Signal),
+)
+METHODS = (Method("vehicle.get", SignalQuery, SignalValues),)

@@ -97,7 +97,11 @@ setup(
     python_requires=">=3.11",
     packages=sorted(PACKAGE_DIR),
     package_dir=PACKAGE_DIR,
-    package_data={"carnel.kernel": ["images/*.toml", "systemd/*.service"], "carnel.ext": ["*.pyx", "*.pxd"]},
+    package_data={
+        "carnel.kernel": ["images/*.toml", "images/sim/*", "systemd/*.service"],
+        "carnel.ext": ["*.pyx", "*.pxd"],
+        "carnel.drivers.sim": ["*.dbc", "data/*"],
+    },
     ext_modules=hot_path_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[

@@ -91,6 +91,7 @@ class Kernel:
                                        image_dir=self.image.directory,
                                        credentials=self.credentials, forkserver=forkserver)
                 nursery.start_soon(self._follow_router, events)
+                nursery.start_soon(self.spawner.reap_orphans)
                 nursery.start_soon(self._watch_signals)
                 if self.notifier.watchdog_interval:
                     nursery.start_soon(self._feed_watchdog, self.notifier.watchdog_interval)

@@ -38,6 +38,7 @@ from carnel.kernel.image import ProcessSpec
 from carnel.kernel.zygote import CREDENTIAL_FD
 
 PR_SET_PDEATHSIG = 1
+ORPHAN_REAP_INTERVAL_S = 1.0
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -175,6 +176,25 @@ class Spawner:
             group=spec.gid if as_root else None,
         )
 
+    async def reap_orphans(self, interval: float = ORPHAN_REAP_INTERVAL_S) -> None:
+        """Reap processes that outlived the service that started them.
+
+        The kernel is a child subreaper (for the zygote's children), so a service's own
+        subprocess that it left behind is re-parented to the kernel; when it exits, only the
+        kernel can collect it, and a head unit that runs for months must not pile up zombies.
+        """
+        while True:
+            await trio.sleep(interval)
+            known = set(self.children)
+            if self.forkserver is not None:
+                known.add(self.forkserver.pid)  # its Popen collects it
+            for pid in orphan_zombies(os.getpid(), known):
+                try:
+                    _, status = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    continue
+                self.log.info("orphan_reaped", pid=pid, how=os.waitstatus_to_exitcode(status))
+
     def kill(self, pid: int, sig: int) -> None:
         """Signal the child's whole process group (what it forked dies with it)."""
         if pid not in self.children:
@@ -209,6 +229,22 @@ class Spawner:
                     _relog(log, line, stream)
             if pending:
                 _relog(log, pending, stream)
+
+
+def orphan_zombies(parent: int, known: set[int]) -> list[int]:
+    """Exited children of `parent` that nobody waits for: those not among the `known` ones."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in known:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == parent:
+            found.append(int(entry))
+    return found
 
 
 def _relog(log, line: bytes, stream: str) -> None:

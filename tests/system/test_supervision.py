@@ -128,6 +128,26 @@ async def test_module_process_is_forked_by_the_zygote_as_the_kernel_s_own_child(
         assert ready.pid != old and _stat(ready.pid)[1] == str(stack.proc.pid)
 
 
+async def test_a_process_left_behind_by_a_service_is_reaped_when_it_exits(stack_factory):
+    # The subshell forks `sleep` and exits at once: `sleep` is orphaned to the kernel.
+    leaver = (f'[process.leaver]\ncommand = ["sh", "-c", "(sleep 0.3 &); exec {PY} '
+              f'{PROGRAMS / "worker.py"}"]\nprovide = ["leaver"]\n')
+    stack = await stack_factory(image(leaver)).boot()
+    with trio.fail_after(10):
+        while "orphan_reaped" not in stack.output():
+            await trio.sleep(0.05)
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and _is_zombie_child(
+        int(pid), stack.proc.pid)]
+
+
+def _is_zombie_child(pid: int, parent: int) -> bool:
+    try:
+        state, ppid = _stat(pid)[:2]
+    except FileNotFoundError:
+        return False
+    return state == "Z" and int(ppid) == parent
+
+
 def zygote_pid(stack) -> int:
     line = next(line for line in stack.output().splitlines() if "zygote_ready" in line)
     return int(line.split("pid=")[1].split()[0])

@@ -1,4 +1,6 @@
-"""The CAN driver's sans-I/O protocol: validated frames, SocketCAN layouts, replay logs, DBC signals."""
+"""The CAN driver. Exported here: its sans-I/O protocol (validated frames, SocketCAN layouts, replay
+logs, DBC signals). The I/O is in `socketcan_adapter` and `replay_adapter`, the bus wiring in
+`service` (run as `python -m carnel.drivers.can`)."""
 from __future__ import annotations
 
 from carnel.drivers.can.asc import AscReader

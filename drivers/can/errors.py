@@ -28,3 +28,7 @@ class LogLineError(CanError):
 
 class DecoderConfigError(CanError):
     """A signal mapping names a message or signal that the DBC database does not have."""
+
+
+class DriverConfigError(CanError):
+    """The driver's config table does not hold together (a replay without a file, a bad mapping)."""

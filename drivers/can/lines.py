@@ -54,6 +54,11 @@ class LineSplitter:
         self._discarding = False
         return [line.decode("latin-1").rstrip("\r")] if line else []
 
+    def reset(self) -> None:
+        """Drop a partial line: the input it came from broke off and will not continue."""
+        self._pending = b""
+        self._discarding = False
+
 
 class LineReader(ABC):
     """A replay log reader: bytes or lines in, frames out, bad lines counted and never raised.
@@ -89,3 +94,7 @@ class LineReader(ABC):
     def close(self) -> list[CanFrame]:
         """Frames on a last line that had no newline."""
         return self.read_lines(self._splitter.close())
+
+    def reset(self) -> None:
+        """Drop a partial line without reading it, so that the next bytes start a new line."""
+        self._splitter.reset()

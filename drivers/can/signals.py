@@ -14,7 +14,7 @@ from carnel.drivers.can.stats import ReasonCounts
 
 # cantools keys extended messages by frame id | 0x80000000; so do we, so that a standard frame
 # 0x123 never decodes as an extended message 0x123.
-_EXTENDED_KEY = 0x80000000
+EXTENDED_KEY = 0x80000000
 
 
 class SignalMapping(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,8 +81,9 @@ def _message_plan(message: Message, signals: list[_SignalPlan]) -> _MessagePlan:
     )
 
 
-def _frame_key(arbitration_id: int, is_extended: bool) -> int:
-    return arbitration_id | _EXTENDED_KEY if is_extended else arbitration_id
+def frame_key(arbitration_id: int, is_extended: bool) -> int:
+    """The key a frame's message is found under: its id, with EXTENDED_KEY set if extended."""
+    return arbitration_id | EXTENDED_KEY if is_extended else arbitration_id
 
 
 class SignalDecoder:
@@ -98,7 +99,7 @@ class SignalDecoder:
     def __init__(self, database: Database, config: DecoderConfig) -> None:
         self.rejections = ReasonCounts()
         by_name = {message.name: message for message in database.messages}
-        self._known = frozenset(_frame_key(m.frame_id, m.is_extended_frame) for m in database.messages)
+        self._known = frozenset(frame_key(m.frame_id, m.is_extended_frame) for m in database.messages)
         grouped: dict[str, list[_SignalPlan]] = {}
         outputs: set[str] = set()
         for mapping in config.signals:
@@ -110,7 +111,7 @@ class SignalDecoder:
             outputs.add(mapping.output)
             grouped.setdefault(message.name, []).append(_plan_signal(message, mapping))
         self._plans = {
-            _frame_key(by_name[name].frame_id, by_name[name].is_extended_frame): _message_plan(by_name[name], signals)
+            frame_key(by_name[name].frame_id, by_name[name].is_extended_frame): _message_plan(by_name[name], signals)
             for name, signals in grouped.items()
         }
 
@@ -119,7 +120,7 @@ class SignalDecoder:
         if frame.is_error or frame.is_remote:
             self.rejections.add("error_frame" if frame.is_error else "remote_frame")
             return []
-        key = frame.arbitration_id | _EXTENDED_KEY if frame.is_extended else frame.arbitration_id
+        key = frame.arbitration_id | EXTENDED_KEY if frame.is_extended else frame.arbitration_id
         plan = self._plans.get(key)
         if plan is None:
             self.rejections.add("not_mapped" if key in self._known else "unknown_id")

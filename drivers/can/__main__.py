@@ -1,0 +1,3 @@
+from carnel.drivers.can.service import main
+
+main()

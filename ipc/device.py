@@ -76,6 +76,8 @@ class DeviceLink:
         self.healthy_after = healthy_after
         self.rejects: dict[str, int] = {}
         self.state: DeviceState = "connecting"
+        self.reason = ""
+        self.retry_in_s = 0.0
         self.failures = 0
 
     def reject(self, reason: str, count: int = 1) -> None:
@@ -87,7 +89,7 @@ class DeviceLink:
 
     async def report(self) -> None:
         """Publish the current state again, e.g. to show new reject counts."""
-        await self._publish(self.state)
+        await self._publish(self.state, reason=self.reason, retry_in_s=self.retry_in_s)
 
     async def run(self, session: Session) -> NoReturn:
         while True:
@@ -110,7 +112,7 @@ class DeviceLink:
 
     async def _publish(self, state: DeviceState, *, reason: str = "",
                        retry_in_s: float = 0.0) -> None:
-        self.state = state
+        self.state, self.reason, self.retry_in_s = state, reason, retry_in_s
         status = DeviceStatus(state=state, device=self.device, reason=reason,
                               since_ns=time.time_ns(), retry_in_s=retry_in_s,
                               rejects=dict(self.rejects))

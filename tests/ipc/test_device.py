@@ -73,3 +73,23 @@ async def test_backoff_restarts_only_after_a_session_that_stayed_up(
         await link.run(session)
     gaps = [round(b - a) for a, b in zip(attempts, attempts[1:])]
     assert gaps[:4] == [1, 2, 10 + 1, 2]
+
+
+@pytest.mark.trio
+async def test_reporting_again_while_unavailable_keeps_the_reason(
+        autojump_clock: trio.testing.MockClock) -> None:
+    svc = RecordingService()
+    link = DeviceLink(svc, "gps", "gpsd:127.0.0.1:2947", backoff=Backoff(initial=5))
+
+    async def session(link: DeviceLink) -> None:
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.run, session)
+        await trio.sleep(1)
+        link.reject("checksum")
+        await link.report()
+        nursery.cancel_scope.cancel()
+    last = svc.published[-1][2]
+    assert (last.state, last.reason, last.retry_in_s, last.rejects) == (
+        "unavailable", "ECONNREFUSED: Connection refused", 5, {"checksum": 1})

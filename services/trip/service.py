@@ -11,7 +11,7 @@ svc = Service("trip")
 meter = TripMeter()
 
 
-@svc.subscribe("vehicle.speed")
+@svc.subscribe("vehicle.Speed")
 async def on_speed(speed: Signal) -> None:
     metres = meter.add(float(speed.value), speed.timestamp_ns)
     await svc.publish("trip.distance", Trip(metres=metres, since_ns=meter.since_ns), retain=True)
@@ -21,7 +21,9 @@ async def on_speed(speed: Signal) -> None:
 async def reset(_: Empty) -> Trip:
     meter.reset(time.time_ns())
     svc.log.info("trip_reset")
-    return Trip(metres=0.0, since_ns=meter.since_ns)
+    trip = Trip(metres=0.0, since_ns=meter.since_ns)
+    await svc.publish("trip.distance", trip, retain=True)
+    return trip
 
 
 if __name__ == "__main__":

@@ -28,10 +28,10 @@ async def test_dev_image_boots_and_the_trip_computer_works(stack_factory):
     ps = stack.carnel("ps")
     assert ps.returncode == 0, ps.stderr
     rows = {line.split()[0]: line.split()[1] for line in ps.stdout.splitlines()[2:]}
-    assert rows == {"vehiclesim": "ready", "trip": "ready"}
+    assert rows == {name: "ready" for name in ("gps", "can", "obd", "vehicle", "trip")}
 
     stats = stack.carnel("stats")
-    assert stats.returncode == 0 and "vehicle.speed" in stats.stdout
+    assert stats.returncode == 0 and "vehicle.Speed" in stats.stdout
 
     unknown = stack.carnel("restart", "nosuch")
     assert unknown.returncode == 1 and "no process named 'nosuch'" in unknown.stderr
@@ -41,13 +41,13 @@ async def test_dev_image_boots_and_the_trip_computer_works(stack_factory):
 
     logs = stack.carnel("logs", "trip")
     assert logs.returncode == 0 and "service_ready" in logs.stdout
-    assert "vehiclesim" not in logs.stdout.replace("after", "")
+    assert "process=vehicle " not in logs.stdout
 
     assert await stack.stop() == 0
     out = stack.output()
     assert out.index("killing") < out.index("image_stopped")
-    # Stopped in reverse start order: the trip computer before the vehicle it depends on.
-    assert out.index("target=trip") < out.rindex("signal=SIGTERM target=vehiclesim")
+    # Stopped in reverse start order: the trip computer before the vehicle service it follows.
+    assert out.index("signal=SIGTERM target=trip") < out.index("signal=SIGTERM target=vehicle")
 
 
 def test_version_says_which_hot_path_is_active():
@@ -83,7 +83,7 @@ async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):
     ps = stack.carnel("ps")
     assert ps.returncode == 0, ps.stderr
     assert "hot path: pure" in ps.stdout.splitlines()[0]
-    assert "vehicle.speed" in stack.carnel("stats").stdout
+    assert "vehicle.Speed" in stack.carnel("stats").stdout
     assert await stack.stop() == 0
 
 

@@ -1,4 +1,0 @@
-from carnel.drivers.sim.service import svc
-from carnel.ipc import run
-
-run(svc)

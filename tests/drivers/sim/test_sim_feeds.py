@@ -184,7 +184,7 @@ def test_can_and_obd_agree_on_the_engine(can_signals, rendered):
 
 
 def test_the_drive_and_its_gps_and_obd_feeds_need_no_cantools():
-    code = ("import sys; import carnel.drivers.sim.service, carnel.drivers.sim.nmea_feed, "
+    code = ("import sys; import carnel.drivers.sim.drive, carnel.drivers.sim.nmea_feed, "
             "carnel.drivers.sim.obd_feed; print('cantools' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

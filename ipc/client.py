@@ -21,7 +21,8 @@ import trio
 import zmq
 
 from carnel.ipc import _impl
-from carnel.ipc.errors import CallError, Denied, Timeout, Unavailable, error_for
+from carnel.ipc.errors import (
+    UNDECODABLE, CallError, Denied, Internal, Timeout, Unavailable, error_for)
 from carnel.ipc.schemas.bus import ErrorReply, Hello, Welcome
 from carnel.ipc.settings import Credential
 from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
@@ -203,7 +204,11 @@ class BusClient:
             with trio.move_on_after(timeout + 0.5):
                 reply = await receive.receive()
                 if reply.header.kind == Kind.ERR:
-                    err = _error.decode(reply.frames[1])
+                    try:
+                        err = _error.decode(reply.frames[1])
+                    except UNDECODABLE as exc:
+                        raise Internal(f"{reply.header.source} answered with an unreadable "
+                                       f"error: {exc}", subject) from None
                     raise error_for(err.code, err.message, subject)
                 return reply
             raise Timeout(f"no reply within {timeout} s", subject)

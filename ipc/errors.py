@@ -5,6 +5,11 @@ error in one process raises the same exception type in the caller's process.
 """
 from __future__ import annotations
 
+# What a typed msgspec decoder raises on hostile bytes: DecodeError and ValidationError (both
+# ValueErrors), UnicodeDecodeError for a string that is not UTF-8, and RecursionError for an
+# unknown field nested a thousand deep, which it skips recursively.
+UNDECODABLE = (ValueError, RecursionError)
+
 
 class CallError(Exception):
     """A request did not get a reply; `code` says why."""

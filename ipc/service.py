@@ -31,7 +31,7 @@ import trio
 
 from carnel.ipc import _impl, logs
 from carnel.ipc.client import BusClient, Delivery
-from carnel.ipc.errors import BadRequest, CallError
+from carnel.ipc.errors import UNDECODABLE, BadRequest, CallError
 from carnel.ipc.schemas.bus import ErrorReply
 from carnel.ipc.settings import ProcessSettings
 from carnel.ipc.subjects import validate_pattern, validate_subject
@@ -153,7 +153,7 @@ class Service:
             Kind.REQ, subject, _encode(msg), attachments, timeout=timeout)
         try:
             return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except UNDECODABLE as exc:
             raise BadRequest(f"the reply is not a {reply_type.__name__}: {exc}", subject) from None
 
     @asynccontextmanager
@@ -248,7 +248,7 @@ class Service:
     def _decode(self, decoder: msgspec.msgpack.Decoder, delivery: Delivery):
         try:
             return decoder.decode(delivery.frames[1])
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except UNDECODABLE as exc:
             self.stats.undecodable += 1
             self._limited_warning("undecodable_message", subject=delivery.header.subject,
                                   source=delivery.header.source, error=str(exc))
@@ -289,7 +289,7 @@ class Service:
                 raise BadRequest(f"{self.name} has no handler for {header.subject}")
             try:
                 request = provided.decoder.decode(delivery.frames[1])
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except UNDECODABLE as exc:
                 raise BadRequest(str(exc)) from None
             if provided.with_delivery:
                 reply = await provided.handler(request, delivery)

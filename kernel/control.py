@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import trio
 
-from carnel.ipc.errors import BadRequest
+from carnel.ipc.errors import UNDECODABLE, BadRequest
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import Accepted, ProcessInfo, ProcessList, ProcessName
 from carnel.ipc.wire import Header
@@ -54,9 +54,10 @@ class Control:
         if handler is None:
             raise BadRequest(f"the kernel answers {', '.join(sorted(self.requests))}")
         try:
-            return _encode(handler(payload))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise BadRequest(str(exc)) from None
+            reply = handler(payload)
+        except UNDECODABLE as exc:
+            raise BadRequest(f"{header.subject}: {exc}") from None
+        return _encode(reply)
 
     def ps(self, payload: bytes) -> ProcessList:
         kernel = self.kernel

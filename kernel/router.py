@@ -27,7 +27,7 @@ import trio
 import zmq
 
 from carnel.ipc import _impl
-from carnel.ipc.errors import CallError
+from carnel.ipc.errors import UNDECODABLE, CallError
 from carnel.ipc.schemas.bus import (
     BusStats,
     ErrorReply,
@@ -243,8 +243,7 @@ class Router:
             hello = _hello_decoder.decode(frames[2])
             check_source(hello.name.encode("ascii"))
             providing = [validate_subject(p) for p in hello.provides]
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeEncodeError, WireError,
-                SubjectError) as exc:
+        except (*UNDECODABLE, WireError, SubjectError) as exc:
             self._reject(None, "malformed.hello")
             self.log.warning("hello_refused", error=str(exc))
             return
@@ -442,6 +441,11 @@ class Router:
         except trio.TooSlowError:
             self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
                                                "timeout", "the kernel did not answer in time"))
+        except Exception as exc:  # a bug in a kernel handler must not take the kernel down
+            self.log.exception("control_request_failed", subject=header.subject)
+            detail = f"{type(exc).__name__}: {exc}"
+            self.post(lambda: self._send_error(identity, header.msg_id, header.subject,
+                                               "internal", detail))
         else:
             self.post(lambda: self._send(identity, self._reply_header(Kind.REP, header), reply))
 

@@ -59,3 +59,22 @@ async def test_acting_before_running_says_how_to_run():
     svc = Service("hmi")
     with pytest.raises(RuntimeError, match="carnel.ipc.run"):
         await svc.publish("vehicle.speed", Signal(path="Vehicle.Speed", value=1))
+
+
+HOSTILE_SIGNALS = [
+    b"\x82\xa4type\xa6signal\xa4path\xa1\x87",  # path: a str that is not UTF-8
+    b"\x83\xa4type\xa6signal\xa4path\xa1x\xa3zzz" + b"\x91" * 5000 + b"\xc0",  # deep unknown field
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE_SIGNALS, ids=["not-utf8", "deep-unknown-field"])
+def test_a_payload_typed_decoding_refuses_is_counted_not_raised(payload):
+    svc = Service("hmi")
+
+    @svc.subscribe("vehicle.>")
+    async def on_signal(msg: Signal) -> None: ...
+
+    header = _impl.parse_header(_impl.pack_header(Kind.PUB, "vehicle.Speed", source="can"))
+    sub = svc._subscriptions[0]
+    assert svc._decode(sub.decoder, Delivery(header, [b"", payload])) is None
+    assert svc.stats.undecodable == 1

@@ -6,11 +6,13 @@ import signal
 import sys
 from functools import partial
 
+import pytest
 import trio
 
-from carnel.ipc.errors import Timeout, Unavailable
+from carnel.ipc.errors import BadRequest, Timeout, Unavailable
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import ProcessList
+from carnel.ipc.wire import Kind
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "programs"))
 from conftest import OPERATOR, program  # noqa: E402
@@ -195,3 +197,20 @@ async def test_peer_that_stops_reading_does_not_grow_kernel_memory(stack_factory
         finally:
             os.kill(stuck, signal.SIGCONT)
     assert await stack.stop() == 0
+
+
+async def test_malformed_control_requests_get_bad_request_and_the_kernel_lives(stack_factory):
+    stack = await stack_factory(image(worker("pa"))).boot()
+    hostile = [
+        b"\x82\xa4type\xacprocess_name\xa4name\xa1\x87",  # a str that is not UTF-8
+        b"\x81\xa3zzz" + b"\x91" * 5000 + b"\xc0",  # an unknown field nested 5000 deep
+        b"\xc1",  # never valid msgpack
+    ]
+    async with stack.service("tester") as svc:
+        client = svc._client
+        for payload in hostile:
+            for subject in ("kernel.restart", "kernel.shutdown"):
+                with pytest.raises(BadRequest):
+                    await client.request_raw(Kind.REQ, subject, payload, timeout=5)
+        listing = await svc.call("kernel.ps", Empty(), ProcessList)
+    assert [p.state for p in listing.processes] == ["ready"]

@@ -188,12 +188,17 @@ class Service:
         return self._client
 
     async def serve(self, settings: ProcessSettings, *,
+                    connect: Callable[..., BusClient] = BusClient,
                     task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """Join the bus, subscribe, send READY, heartbeat, and serve until cancelled."""
+        """Join the bus, subscribe, send READY, heartbeat, and serve until cancelled.
+
+        `connect` makes the connection, called as BusClient is; carnel.ipc.testing passes its
+        in-process fake bus here.
+        """
         self.name = settings.name
         self.log = structlog.get_logger().bind(process=self.name)
-        client = BusClient(settings.bus, self.name, provides=sorted(self._provided),
-                           credential=settings.credential)
+        client = connect(settings.bus, self.name, provides=sorted(self._provided),
+                         credential=settings.credential)
         self._client = client
         async with trio.open_nursery() as nursery:
             welcome = await nursery.start(client.run)

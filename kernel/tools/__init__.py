@@ -10,7 +10,8 @@ import importlib
 from types import ModuleType
 
 # Order is the order of `carnel --help`.
-TOOLS: tuple[str, ...] = ()
+TOOLS: tuple[str, ...] = ("tap", "top", "schema", "pub", "call", "fuzz")
+                          "new")
 
 
 def modules() -> list[ModuleType]:

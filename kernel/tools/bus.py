@@ -1,0 +1,98 @@
+"""What the developer tools do on the bus beyond joining: typed calls, staying joined while only
+listening, and knowing that what they sent has been routed."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+import trio
+
+from carnel.ipc import _impl
+from carnel.ipc.client import BusClient
+from carnel.ipc.errors import CallError, Denied
+from carnel.ipc.schemas.bus import BusStats, Empty
+from carnel.ipc.wire import Kind
+from carnel.kernel.tools.console import reader_may_leave
+from carnel.kernel.tools.session import EXIT_OK, ToolError, operator_session
+
+T = TypeVar("T")
+_encode = msgspec.msgpack.Encoder().encode
+_HEARTBEAT = [_impl.pack_header(Kind.HEARTBEAT, "heartbeat"), b""]
+
+
+async def call(client: BusClient, subject: str, request: msgspec.Struct, reply_type: type[T],
+               timeout: float = 5.0) -> T:
+    """Request and decode the reply; raises the typed CallError the kernel or provider sent."""
+    reply = await client.request_raw(Kind.REQ, subject, _encode(request), timeout=timeout)
+    return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
+
+
+async def keep_alive(client: BusClient) -> None:
+    """Heartbeat like a service does: the kernel drops operator sessions that fall silent, and a
+    tool that only listens (tap) or waits (fuzz, for a restart) sends nothing else."""
+    interval = client.welcome.heartbeat_ms / 1000
+    while True:
+        await client.send_frames(_HEARTBEAT)
+        await trio.sleep(interval)
+
+
+@asynccontextmanager
+async def lasting_session(directory: Path, tool: str) -> AsyncIterator[BusClient]:
+    """An operator session that stays joined however long the tool runs."""
+    async with operator_session(directory, tool) as client, trio.open_nursery() as nursery:
+        nursery.start_soon(keep_alive, client)
+        yield client
+        nursery.cancel_scope.cancel()
+
+
+async def routed(client: BusClient, timeout: float = 5.0) -> None:
+    """Return once the kernel has routed everything this client sent before.
+
+    The kernel answers an UNSUB at once, even of a pattern never subscribed, and handles one
+    connection's messages in order: its answer comes after our earlier publications were routed.
+    """
+    await client.request_raw(Kind.UNSUB, client.name, b"", timeout=timeout)
+
+
+async def refusals(client: BusClient) -> dict[str, int]:
+    """The kernel's refusals of this session so far, by reason (`denied.publish`, ...); empty
+    when the session may not ask (kernel.stats is not in the operator's `call` list)."""
+    try:
+        stats = await call(client, "kernel.stats", Empty(), BusStats)
+    except Denied:
+        return {}
+    mine = next((p for p in stats.processes if p.name == client.name), None)
+    return dict(mine.rejects) if mine else {}
+
+
+def failed(exc: CallError) -> ToolError:
+    """A typed error as the message a tool leaves with: its code first, for scripts to match."""
+    return ToolError(f"{exc.code}: {exc}")
+
+
+def run_tool(main: Callable[..., Awaitable[int]], *args) -> int:
+    """trio.run for a tool's `main`, returning its exit code.
+
+    An error raised inside a session comes out of trio's nurseries wrapped in an exception
+    group: the one inside is raised as itself, so that the command reports a ToolError as usual.
+    """
+    with reader_may_leave():
+        try:
+            return trio.run(main, *args)
+        except BaseExceptionGroup as group:
+            leaves = _leaves(group)
+            if len(leaves) != 1:
+                raise
+            raise leaves[0] from None
+    return EXIT_OK  # the reader went away
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    found = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
+

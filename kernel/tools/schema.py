@@ -1,0 +1,67 @@
+"""`carnel schema`: the message type of a subject and its fields, or every declared subject."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from carnel.ipc.schemas import registry
+from carnel.kernel.tools.console import ExamplesFormatter, reader_may_leave
+from carnel.kernel.tools.describe import carried, catalogue, describe_subject, describe_types
+from carnel.kernel.tools.messages import InputError, named_type
+from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError
+
+NAME = "schema"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        NAME, help="show the message type of a subject, or list every declared subject",
+        description="With a subject, show what is published on it or what a request to it "
+        "takes and returns: each message type with its fields, their types and defaults. A "
+        "message type's name or tag works too. Without one, list every declared topic and "
+        "method. Needs no running kernel: it reads carnel.ipc.schemas.",
+        epilog="example: carnel schema vehicle.Speed\n"
+               "         carnel schema vehicle.get --json",
+        formatter_class=ExamplesFormatter)
+    p.add_argument("subject", nargs="?", metavar="SUBJECT",
+                   help="a subject (vehicle.Speed), or a message type (Signal)")
+    p.add_argument("--json", action="store_true", help="JSON Schema instead of text")
+
+
+def run(args, directory: Path) -> int:
+    if args.json:
+        text = msgspec.json.encode(_as_json_schema(args.subject)).decode()
+    elif args.subject is None:
+        text = catalogue()
+    else:
+        text = describe_subject(args.subject) or describe_types(_named(args.subject))
+    with reader_may_leave():
+        print(text)
+    return EXIT_OK
+
+
+def _named(name: str) -> type:
+    try:
+        return named_type(name)
+    except InputError:
+        raise ToolError(f"no schema declares {name!r} as a subject or a message type: carnel "
+                        "schema lists them", EXIT_USAGE) from None
+
+
+def _as_json_schema(subject: str | None) -> dict:
+    if subject is None:
+        return {"topics": [{"pattern": t.pattern, "type": t.type.__name__}
+                           for t in registry.topics()],
+                "methods": [{"subject": m.subject, "request": m.request.__name__,
+                             "reply": m.reply.__name__} for m in registry.methods()]}
+    described: dict = {"subject": subject}
+    topic, method = carried(subject)
+    if topic is not None:
+        described["published"] = msgspec.json.schema(topic)
+    if method is not None:
+        described["request"] = msgspec.json.schema(method.request)
+        described["reply"] = msgspec.json.schema(method.reply)
+    if len(described) == 1:
+        return {"type": msgspec.json.schema(_named(subject))}
+    return described

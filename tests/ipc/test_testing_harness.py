@@ -1,0 +1,138 @@
+"""The fake bus: a service's own handlers, run in-process as the kernel would route to them."""
+from __future__ import annotations
+
+import msgspec
+import pytest
+import trio
+
+from carnel.ipc import BadRequest, Internal, Service, Timeout, Unavailable
+from carnel.ipc.client import Delivery
+from carnel.ipc.schemas.bus import Empty
+from carnel.ipc.schemas.trip import Trip
+from carnel.ipc.schemas.vehicle import Signal, SignalQuery, SignalValues
+from carnel.ipc.testing import harness
+from carnel.ipc.wire import Flag
+
+
+def signal_keeper() -> tuple[Service, list[tuple[str, bool, Signal]]]:
+    """A service that keeps what it hears on vehicle.>, announces it, and answers vehicle.get."""
+    svc = Service("keeper")
+    heard: list[tuple[str, bool, Signal]] = []
+    started: list[str] = []
+
+    @svc.on_start
+    async def load() -> None:
+        started.append("loaded")
+
+    @svc.subscribe("vehicle.>")
+    async def on_signal(signal: Signal, delivery: Delivery) -> None:
+        assert started == ["loaded"]
+        header = delivery.header
+        heard.append((header.source, bool(header.flags & Flag.RETAINED), signal))
+        await svc.publish("trip.distance", Trip(metres=float(len(heard))), retain=True)
+
+    @svc.provide("vehicle.get")
+    async def get(query: SignalQuery) -> SignalValues:
+        if "" in query.paths:
+            raise BadRequest("a path is empty")
+        if "explode" in query.paths:
+            raise RuntimeError("explode")
+        if "wait" in query.paths:
+            await trio.sleep_forever()
+        return SignalValues(signals=[s for _, _, s in heard if s.path in query.paths])
+
+    return svc, heard
+
+
+SPEED = Signal(path="Vehicle.Speed", value=50.0, unit="km/h")
+
+
+async def test_a_publication_has_been_handled_when_publish_returns():
+    svc, heard = signal_keeper()
+    async with harness(svc) as bus:
+        await bus.publish("vehicle.Speed", SPEED, source="can")
+        assert heard == [("can", False, SPEED)]
+        assert bus.messages("trip.distance", Trip) == [Trip(metres=1.0)]
+        [published] = bus.published("trip.>")
+        assert published.source == "keeper" and published.retain
+
+
+async def test_requests_get_the_reply_or_the_typed_error():
+    svc, _ = signal_keeper()
+    async with harness(svc) as bus:
+        await bus.publish("vehicle.Speed", SPEED)
+        reply = await bus.call("vehicle.get", SignalQuery(paths=["Vehicle.Speed"]), SignalValues)
+        assert reply.signals == [SPEED]
+        with pytest.raises(BadRequest, match="a path is empty"):
+            await bus.call("vehicle.get", SignalQuery(paths=[""]), SignalValues)
+        with pytest.raises(Internal, match="RuntimeError: explode"):
+            await bus.call("vehicle.get", SignalQuery(paths=["explode"]), SignalValues)
+        with pytest.raises(BadRequest, match="Expected `object`"):
+            await bus.call_raw("vehicle.get", msgspec.msgpack.encode([1, 2]))
+        with pytest.raises(Unavailable):
+            await bus.call("nav.route", Empty(), Empty)
+
+
+async def test_a_request_past_its_deadline_is_a_timeout(autojump_clock):
+    svc, _ = signal_keeper()
+    async with harness(svc) as bus:
+        with pytest.raises(Timeout):
+            await bus.call("vehicle.get", SignalQuery(paths=["wait"]), SignalValues, timeout=3)
+
+
+async def test_a_malformed_publication_is_counted_and_reaches_no_handler():
+    svc, heard = signal_keeper()
+    async with harness(svc) as bus:
+        await bus.publish_raw("vehicle.Speed", msgspec.msgpack.encode({"path": 1}))
+        assert heard == [] and svc.stats.undecodable == 1
+
+
+async def test_a_publication_with_a_str_that_is_not_utf8_is_counted_as_undecodable():
+    svc, heard = signal_keeper()
+    async with harness(svc) as bus:
+        await bus.publish_raw("vehicle.Speed", b"\x82\xa4type\xa6signal\xa4path\xa1\x87")
+        assert heard == [] and svc.stats.undecodable == 1
+
+
+async def test_a_new_subscriber_gets_retained_values_first_flagged_retained():
+    announcer = Service("announcer")
+
+    @announcer.on_start
+    async def announce() -> None:
+        await announcer.publish("vehicle.Speed", SPEED, retain=True)
+
+    svc, heard = signal_keeper()
+    async with harness(announcer, svc) as bus:
+        await bus.settle()
+        assert heard == [("announcer", True, SPEED)]
+
+
+async def test_a_service_calls_a_peer_standing_in_on_the_same_bus():
+    peer = Service("vehicle")
+
+    @peer.provide("vehicle.get")
+    async def get(query: SignalQuery) -> SignalValues:
+        return SignalValues(unknown=query.paths)
+
+    asker = Service("asker")
+
+    @asker.provide("asker.ask")
+    async def ask(_: Empty) -> SignalValues:
+        return await asker.call("vehicle.get", SignalQuery(paths=["x"]), SignalValues)
+
+    async with harness(peer, asker) as bus:
+        assert await bus.call("asker.ask", Empty(), SignalValues) == SignalValues(unknown=["x"])
+
+
+async def test_background_tasks_run_and_their_publications_are_captured(autojump_clock):
+    svc = Service("ticker")
+
+    @svc.task
+    async def tick() -> None:
+        for second in range(3):
+            await svc.publish("trip.distance", Trip(metres=float(second)))
+            await trio.sleep(1)
+
+    async with harness(svc) as bus:
+        await trio.sleep(5)
+        assert [t.metres for t in bus.messages("trip.distance", Trip)] == [0.0, 1.0, 2.0]

@@ -101,6 +101,7 @@ setup(
         "carnel.kernel": ["images/*.toml", "images/sim/*", "systemd/*.service"],
         "carnel.ext": ["*.pyx", "*.pxd"],
         "carnel.drivers.sim": ["*.dbc", "data/*"],
+        "carnel.kernel.tools.scaffold": ["templates/service/*.tmpl"],
     },
     ext_modules=hot_path_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
@@ -109,9 +110,14 @@ setup(
         "msgspec>=0.18",
         "pyzmq>=26",
         "structlog>=24",
+        # carnel record/replay/info: MCAP files (its chunk readers need zstandard and lz4).
+        "mcap>=1.6",
+        "zstandard>=0.22",
     ],
     extras_require={
-        "drivers": ["cantools>=39", "pyserial>=3.5"],
+        "drivers": ["cantools>=39"],
+        # carnel fuzz and carnel.ipc.testing generate messages with Hypothesis.
+        "devkit": ["hypothesis>=6.100"],
         "test": [
             "pytest>=8",
             "pytest-trio>=0.8",
@@ -122,6 +128,9 @@ setup(
             "python-can>=4.3",
             # An independent OBD-II implementation the driver's decoding is checked against.
             "obd==0.7.3",
+            # An independent NMEA parser the gps driver's readings are checked against; also
+            # the baseline of bench/drivers.py.
+            "pynmea2==1.19.0",
         ],
     },
     entry_points={"console_scripts": ["carnel = carnel.kernel.cli:main"]},

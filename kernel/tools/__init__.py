@@ -10,7 +10,7 @@ import importlib
 from types import ModuleType
 
 # Order is the order of `carnel --help`.
-TOOLS: tuple[str, ...] = ("tap", "top", "schema", "pub", "call", "fuzz")
+TOOLS: tuple[str, ...] = ("tap", "top", "schema", "pub", "call", "fuzz", "record", "replay", "info",
                           "new")
 
 

@@ -1,0 +1,162 @@
+"""Reading a recording from its start, whether it was finished or cut short by a kill.
+
+A recorder killed with -9 leaves no summary and no footer, and perhaps half a chunk at the end, so
+the file is read as a stream (mcap's StreamReader, which never seeks to the summary) and a record
+that ends early ends the reading there: everything before it is returned and `complete` stays
+False. Anything else wrong with the file is a RecordingError that names the file and the place.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+import zstandard
+from mcap.exceptions import EndOfFile, InvalidMagic, McapError
+from mcap.records import Channel, Header, Message, Schema
+from mcap.stream_reader import StreamReader
+
+from carnel.ipc.subjects import SubjectError, validate_subject
+from carnel.kernel.tools.recording.layout import (
+    ATTACHMENTS_OF,
+    ATTACHMENTS_SUFFIX,
+    FLAGS,
+    MESSAGE_ENCODING,
+    PROFILE,
+    SOURCE,
+    BusMessage,
+    decode_frames,
+)
+
+_LARGE_READ = 1 << 20
+# What a damaged (not merely cut short) file can raise from inside the mcap reader.
+_DAMAGE = (McapError, ValueError, struct.error, msgspec.DecodeError, zstandard.ZstdError)
+
+
+class RecordingError(Exception):
+    """A file that is not a carnel recording, or is damaged."""
+
+
+class _Exact:
+    """A file whose reads return every byte asked for or raise EndOfFile, so that a record cut
+    short ends the stream where it begins instead of decoding as a shorter, wrong record."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def read(self, size: int = -1) -> bytes:
+        # A damaged length field can ask for gigabytes, and a buffered read allocates what it is
+        # asked for before it finds out how much there is.
+        if size > _LARGE_READ and size > os.fstat(self._file.fileno()).st_size - self._file.tell():
+            raise EndOfFile()
+        data = self._file.read(size)
+        if 0 < size and len(data) < size:
+            raise EndOfFile()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Channel:
+    subject: str
+    source: str
+    flags: int
+    attachments_of: int | None
+
+
+class RecordingReader:
+    """`with RecordingReader(path) as reader: for msg in reader: ...` yields BusMessages in file
+    order; afterwards `complete` says whether the writer finished the file, and `types` maps each
+    subject to the name of its embedded schema ("" for none)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.complete = False
+        self.types: dict[str, str] = {}
+        try:
+            self._file = path.open("rb")
+        except OSError as exc:
+            raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+        self._records = StreamReader(_Exact(self._file), validate_crcs=True).records
+        try:
+            header = next(self._records)
+        except EndOfFile:
+            self.close()
+            raise RecordingError(f"{path} is empty or cut short before its MCAP header") from None
+        except InvalidMagic:
+            self.close()
+            raise RecordingError(f"{path} is not an MCAP file (it does not start with MCAP's "
+                                 "magic bytes)") from None
+        except _DAMAGE as exc:
+            self.close()
+            raise RecordingError(f"{path} is not an MCAP file: {exc}") from None
+        if not isinstance(header, Header) or header.profile != PROFILE:
+            self.close()
+            profile = header.profile if isinstance(header, Header) else "?"
+            raise RecordingError(f"{path} is an MCAP file but not a carnel recording "
+                                 f"(profile {profile!r})")
+
+    def __enter__(self) -> RecordingReader:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __iter__(self) -> Iterator[BusMessage]:
+        channels: dict[int, _Channel] = {}
+        schemas: dict[int, str] = {}
+        held: tuple[int, int, tuple[bytes, ...]] | None = None  # a payload's attachments
+        try:
+            for record in self._records:
+                if isinstance(record, Schema):
+                    schemas[record.id] = record.name
+                elif isinstance(record, Channel):
+                    channels[record.id] = self._channel(record, schemas)
+                elif isinstance(record, Message):
+                    channel = channels.get(record.channel_id)
+                    if channel is None:
+                        raise self._damaged(f"a message on undeclared channel {record.channel_id}")
+                    if channel.attachments_of is not None:
+                        held = (channel.attachments_of, record.sequence, decode_frames(record.data))
+                        continue
+                    attachments: tuple[bytes, ...] = ()
+                    if held is not None:
+                        if held[:2] != (record.channel_id, record.sequence):
+                            raise self._damaged("attachments not followed by their message")
+                        attachments, held = held[2], None
+                    yield BusMessage(
+                        subject=channel.subject, payload=record.data, attachments=attachments,
+                        source=channel.source, flags=channel.flags, seq=record.sequence,
+                        publish_ns=record.publish_time, log_ns=record.log_time)
+        except EndOfFile:
+            return
+        except _DAMAGE as exc:
+            raise self._damaged(str(exc)) from None
+        if held is not None:
+            raise self._damaged("attachments at the end, without their message")
+        self.complete = True
+
+    def _channel(self, record: Channel, schemas: dict[int, str]) -> _Channel:
+        meta = record.metadata
+        try:
+            if record.message_encoding != MESSAGE_ENCODING:
+                raise ValueError(f"message encoding {record.message_encoding!r}")
+            companion = meta.get(ATTACHMENTS_OF)
+            subject = record.topic.removesuffix(ATTACHMENTS_SUFFIX) if companion else record.topic
+            channel = _Channel(validate_subject(subject), meta[SOURCE], int(meta[FLAGS]),
+                               int(companion) if companion else None)
+        except (KeyError, ValueError, SubjectError) as exc:
+            raise self._damaged(f"channel {record.id} ({record.topic!r}) is not carnel's: "
+                                f"{exc}") from None
+        if channel.attachments_of is None:
+            self.types[channel.subject] = schemas.get(record.schema_id, "")
+        return channel
+
+    def _damaged(self, why: str) -> RecordingError:
+        return RecordingError(f"{self.path} is damaged near byte {self._file.tell()}: {why}")

@@ -1,0 +1,217 @@
+"""`carnel replay`: publish a recording's messages again, with their original timing."""
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from carnel.ipc.client import BusClient
+from carnel.ipc.errors import CallError
+from carnel.ipc.subjects import SubjectError, SubscriptionIndex, validate_pattern
+from carnel.ipc.wire import Flag
+from carnel.kernel.tools.bus import failed, lasting_session, refusals, routed, run_tool
+from carnel.kernel.tools.recording import (
+    BusMessage, Pace, RecordingError, RecordingReader, human_bytes, plural)
+from carnel.kernel.tools.recording.progress import Progress
+from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, check_kernel
+
+NAME = "replay"
+# The kernel's own announcements (kernel.process.*) describe the machine that was recorded, and
+# only the kernel may speak for it: they are not replayed.
+KERNEL = "kernel"
+
+DESCRIPTION = """\
+Publish the messages of a recording (made by carnel record) again, in their order and with their
+original timing, scaled by --rate. Retained messages are published retained, attachments go out
+with their message. The kernel stamps this tool as their source. What the kernel itself published
+(kernel.process.*) is not replayed. A recording that was cut short is replayed up to the cut.
+Exits 1 if the kernel refused some of the messages (see the image's [operator] table)."""
+
+EXAMPLE = """\
+example:
+  carnel replay drive.mcap --rate 2 --subjects 'vehicle.>'
+  replayed 4802 messages on 9 subjects in 26.2 s from drive.mcap (2x, 1 pass)"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(NAME, help="publish a recording's messages again",
+                              description=DESCRIPTION, epilog=EXAMPLE,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", type=Path, metavar="FILE.mcap", help="a recording")
+    p.add_argument("--rate", type=_rate, default=1.0, metavar="X",
+                   help="speed: 2 twice as fast, 0.5 half as fast, 0 as fast as possible, "
+                        "where a subscriber that falls behind loses messages (default 1)")
+    p.add_argument("--loop", action="store_true", help="start again at the end, until Ctrl-C")
+    p.add_argument("--subjects", nargs="+", default=[">"], metavar="PATTERN",
+                   help="replay only the subjects matching these patterns (default: >)")
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, not {text!r}")
+    return value
+
+
+@dataclass(slots=True)
+class Replayed:
+    """What a replay has sent so far."""
+
+    messages: int = 0
+    attachments: int = 0
+    bytes: int = 0
+    subjects: set[str] = field(default_factory=set)
+    kernel_skipped: int = 0
+    passes: int = 0
+    position_s: float = 0.0  # how far into the recording the current pass is
+    cut_short: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def count(self, msg: BusMessage) -> None:
+        self.messages += 1
+        self.attachments += len(msg.attachments)
+        self.bytes += len(msg.payload) + sum(len(frame) for frame in msg.attachments)
+        self.subjects.add(msg.subject)
+
+    def describe(self, path: Path, rate: float, *, final: bool = True) -> str:
+        elapsed = time.monotonic() - self.started
+        speed = "as fast as possible" if rate == 0 else f"{rate:g}x"
+        if not final:
+            return (f"replaying {path} ({speed}): {plural(self.messages, 'message')}, "
+                    f"{human_bytes(self.bytes)}, {self.position_s:.1f} s into pass "
+                    f"{self.passes + 1}")
+        passes = f"{self.passes} pass" + ("" if self.passes == 1 else "es")
+        text = (f"replayed {plural(self.messages, 'message')} on "
+                f"{plural(len(self.subjects), 'subject')} in {elapsed:.1f} s from {path} "
+                f"({speed}, {passes})")
+        if self.attachments:
+            text += f", with {plural(self.attachments, 'attachment')}"
+        if self.kernel_skipped:
+            text += f"; {plural(self.kernel_skipped, 'kernel announcement')} not replayed"
+        if self.cut_short:
+            text += f"\nnote: {path} was cut short (its recorder was stopped without finishing " \
+                    "it): everything before the cut was replayed"
+        return text
+
+
+def run(args, directory: Path) -> int:
+    selection = SubscriptionIndex()
+    for pattern in args.subjects:
+        try:
+            selection.add(validate_pattern(pattern), True)
+        except SubjectError as exc:
+            raise ToolError(f"not a subject pattern: {exc}", EXIT_USAGE) from None
+    try:
+        RecordingReader(args.file).close()  # a file that cannot be replayed fails before joining
+    except RecordingError as exc:
+        raise ToolError(str(exc), EXIT_USAGE) from None
+    check_kernel(directory)
+    return run_tool(_replay, args, directory, selection)
+
+
+async def play(messages: Iterable[BusMessage], pace: Pace,
+               publish: Callable[[BusMessage], Awaitable[None]],
+               position: Callable[[float], None] = lambda _: None) -> None:
+    """Publish `messages` on `pace`'s schedule, the first one at once."""
+    started = trio.current_time()
+    first_ns: int | None = None
+    for msg in messages:
+        if first_ns is None:
+            first_ns = msg.log_ns
+        delay = pace.delay(first_ns, msg.log_ns, trio.current_time() - started)
+        if delay > 0:
+            await trio.sleep(delay)
+        else:
+            # Yielding for every message due now would cost five times the sending; a full
+            # outbox makes publish() wait, and the other tasks run then.
+            await trio.lowlevel.checkpoint_if_cancelled()
+        await publish(msg)
+        position((msg.log_ns - first_ns) / 1e9)
+
+
+async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
+    progress = Progress()
+    replayed = Replayed()
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with lasting_session(directory, NAME) as client:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
+                    nursery.start_soon(_show_progress, progress, replayed, args)
+                    await _passes(client, args, selection, replayed)
+                    nursery.cancel_scope.cancel()
+                try:
+                    await routed(client)
+                    refused = await refusals(client)
+                except CallError as exc:
+                    raise failed(exc) from None
+    finally:
+        if replayed.passes or replayed.messages:
+            progress.say(replayed.describe(args.file, args.rate))
+    # The kernel drops a refused publication without answering: its counters tell.
+    if refused:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(refused.items()))
+        raise ToolError(f"the kernel refused to route some of them ({reasons}): see the image's "
+                        "[operator] table and [bus] max_message_size")
+    return EXIT_OK
+
+
+async def _passes(client: BusClient, args, selection: SubscriptionIndex,
+                  replayed: Replayed) -> None:
+    async def publish(msg: BusMessage) -> None:
+        await client.publish_raw(msg.subject, msg.payload, msg.attachments,
+                                 retain=bool(msg.flags & Flag.RETAIN))
+        replayed.count(msg)
+
+    def position(seconds: float) -> None:
+        replayed.position_s = seconds
+
+    pace = Pace(args.rate)
+    while True:
+        before = replayed.messages
+        try:
+            with RecordingReader(args.file) as reader:
+                await play(_selected(reader, selection, replayed), pace, publish, position)
+                replayed.cut_short = not reader.complete
+        except RecordingError as exc:
+            raise ToolError(str(exc), EXIT_USAGE) from None
+        replayed.passes += 1
+        # A pass that sent nothing never waits, so looping over it would only spin.
+        if not args.loop or replayed.messages == before:
+            return
+
+
+def _selected(messages: Iterable[BusMessage], selection: SubscriptionIndex,
+              replayed: Replayed) -> Iterator[BusMessage]:
+    wanted: dict[str, bool] = {}
+    for msg in messages:
+        if msg.source == KERNEL:
+            if replayed.passes == 0:  # counted once, however many passes
+                replayed.kernel_skipped += 1
+            continue
+        keep = wanted.get(msg.subject)
+        if keep is None:
+            keep = wanted[msg.subject] = bool(selection.match(msg.subject))
+        if keep:
+            yield msg
+
+
+async def _cancel_on_signal(signals, scope: trio.CancelScope) -> None:
+    async for _ in signals:
+        scope.cancel()
+        return
+
+
+async def _show_progress(progress: Progress, replayed: Replayed, args) -> None:
+    while True:
+        await trio.sleep(1)
+        progress.show(replayed.describe(args.file, args.rate, final=False))

@@ -138,11 +138,12 @@ class BusClient:
                 task_status.started(self.welcome)
                 await trio.sleep_forever()
         finally:
-            if refused is not None:
-                raise refused
             refusals.close()
+            self._flush_outbox()
             self._say_goodbye()
             self._tsock.close(linger_ms=200)
+            if refused is not None:
+                raise refused
 
     async def _join(self, refusals: TrioSocket) -> Delivery | CallError:
         """The kernel's Welcome to our HELLO, or why it refused us (its reply, or a refused
@@ -165,6 +166,19 @@ class BusClient:
             outcome.append(Denied(f"the kernel at {self.endpoint} refused {who}"))
             race.cancel_scope.cancel()
         return outcome[0]
+
+    def _flush_outbox(self) -> None:
+        """Hand libzmq what is still queued, so that closing loses nothing already accepted;
+        the socket's linger then gives it time to reach the kernel."""
+        if self.welcome is None:
+            return
+        queue = self._outbox.queue
+        while queue:
+            try:
+                self._tsock.sock.send_multipart(queue[0], zmq.DONTWAIT, copy=False)
+            except zmq.ZMQError:
+                break  # the kernel's side is full or gone: what is left cannot be delivered
+            queue.popleft()
 
     def _say_goodbye(self) -> None:
         if self.welcome is None:

@@ -361,3 +361,20 @@ async def test_publication_sent_right_behind_hello_is_routed_not_refused(ctx, en
         assert gps.rejects == {} and gps.msgs_in == 1
         raw.close(linger=0)
         nursery.cancel_scope.cancel()
+
+
+async def test_closing_a_client_still_delivers_what_it_had_queued(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        listener = await bus.client("listener")
+        sink = Collector()
+        await listener.subscribe("burst.>", sink)
+        sender = BusClient(endpoint, "sender", ctx=ctx)
+        async with trio.open_nursery() as own:
+            await own.start(sender.run)
+            for i in range(900):  # below the outbox limit: queued without waiting
+                await sender.publish_raw("burst.data", b"%d" % i)
+            own.cancel_scope.cancel()  # leave at once, with the queue still full
+        got = await sink.wait_for(900)
+        assert [bytes(d.payload) for d in got] == [b"%d" % i for i in range(900)]
+        nursery.cancel_scope.cancel()

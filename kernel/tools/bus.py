@@ -20,7 +20,6 @@ from carnel.kernel.tools.session import EXIT_OK, ToolError, operator_session
 
 T = TypeVar("T")
 _encode = msgspec.msgpack.Encoder().encode
-_HEARTBEAT = [_impl.pack_header(Kind.HEARTBEAT, "heartbeat"), b""]
 
 
 async def call(client: BusClient, subject: str, request: msgspec.Struct, reply_type: type[T],
@@ -28,24 +27,6 @@ async def call(client: BusClient, subject: str, request: msgspec.Struct, reply_t
     """Request and decode the reply; raises the typed CallError the kernel or provider sent."""
     reply = await client.request_raw(Kind.REQ, subject, _encode(request), timeout=timeout)
     return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
-
-
-async def keep_alive(client: BusClient) -> None:
-    """Heartbeat like a service does: the kernel drops operator sessions that fall silent, and a
-    tool that only listens (tap) or waits (fuzz, for a restart) sends nothing else."""
-    interval = client.welcome.heartbeat_ms / 1000
-    while True:
-        await client.send_frames(_HEARTBEAT)
-        await trio.sleep(interval)
-
-
-@asynccontextmanager
-async def lasting_session(directory: Path, tool: str) -> AsyncIterator[BusClient]:
-    """An operator session that stays joined however long the tool runs."""
-    async with operator_session(directory, tool) as client, trio.open_nursery() as nursery:
-        nursery.start_soon(keep_alive, client)
-        yield client
-        nursery.cancel_scope.cancel()
 
 
 async def routed(client: BusClient, timeout: float = 5.0) -> None:

@@ -8,10 +8,10 @@ import msgspec
 from carnel.ipc.errors import CallError
 from carnel.ipc.subjects import SubjectError, validate_subject
 from carnel.ipc.wire import Kind
-from carnel.kernel.tools.bus import failed, lasting_session, run_tool
+from carnel.kernel.tools.bus import failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float
 from carnel.kernel.tools.messages import decode, from_json, request_types, to_json
-from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError
+from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, operator_session
 
 NAME = "call"
 
@@ -49,7 +49,7 @@ def run(args, directory: Path) -> int:
 async def _call(directory: Path, subject: str, payload: bytes, reply_type: type | None,
                 timeout: float) -> int:
     # Joined while it waits, however long --timeout is.
-    async with lasting_session(directory, NAME) as client:
+    async with operator_session(directory, NAME) as client:
         try:
             reply = await client.request_raw(Kind.REQ, subject, payload, timeout=timeout)
         except CallError as exc:

@@ -12,10 +12,11 @@ from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import ProcessList
 from carnel.kernel.access import access_control
 from carnel.kernel.image import Image, ImageError, bundled_image, bundled_images, load_image
-from carnel.kernel.tools.bus import call, failed, lasting_session, run_tool
+from carnel.kernel.tools.bus import call, failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float
 from carnel.kernel.tools.fuzzing.targets import Plan, plan
-from carnel.kernel.tools.session import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError
+from carnel.kernel.tools.session import (
+    EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError, operator_session)
 
 NAME = "fuzz"
 
@@ -92,7 +93,7 @@ async def _fuzz(directory: Path, args, run_seed: int) -> int:
     from carnel.kernel.tools.fuzzing.findings import Findings, format_report
     from carnel.kernel.tools.fuzzing.inputs import InputSource
 
-    async with lasting_session(directory, NAME) as client:
+    async with operator_session(directory, NAME) as client:
         try:
             targets = await _plan(client, args.name, args.image)
             print(f"carnel fuzz: {args.name} for {args.seconds:g} s, seed {run_seed}, on "

@@ -14,11 +14,12 @@ import trio
 from carnel.ipc.client import Delivery
 from carnel.ipc.errors import CallError, Denied
 from carnel.ipc.subjects import SubjectError, validate_pattern
-from carnel.kernel.tools.bus import lasting_session, run_tool
+from carnel.kernel.tools.bus import run_tool
 from carnel.kernel.tools.console import positive_int
 from carnel.kernel.tools.recording import BusMessage, RecordingWriter, human_bytes, plural
 from carnel.kernel.tools.recording.progress import Progress
-from carnel.kernel.tools.session import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError, check_kernel
+from carnel.kernel.tools.session import (
+    EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError, check_kernel, operator_session)
 
 NAME = "record"
 # A kill -9 loses at most what arrived within this long (or one chunk, whichever is less).
@@ -160,7 +161,7 @@ def _open_writer(path: Path, overwrite: bool) -> Iterator[RecordingWriter]:
 async def _record(args, directory: Path) -> int:
     progress = Progress()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with lasting_session(directory, NAME) as client:
+        async with operator_session(directory, NAME) as client:
             with _open_writer(args.output, args.overwrite) as writer:
                 recorder = _Recorder(writer, args.count)
                 try:

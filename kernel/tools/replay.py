@@ -15,11 +15,12 @@ from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
 from carnel.ipc.subjects import SubjectError, SubscriptionIndex, validate_pattern
 from carnel.ipc.wire import Flag
-from carnel.kernel.tools.bus import failed, lasting_session, refusals, routed, run_tool
+from carnel.kernel.tools.bus import failed, refusals, routed, run_tool
 from carnel.kernel.tools.recording import (
     BusMessage, Pace, RecordingError, RecordingReader, human_bytes, plural)
 from carnel.kernel.tools.recording.progress import Progress
-from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, check_kernel
+from carnel.kernel.tools.session import (
+    EXIT_OK, EXIT_USAGE, ToolError, check_kernel, operator_session)
 
 NAME = "replay"
 # The kernel's own announcements (kernel.process.*) describe the machine that was recorded, and
@@ -143,7 +144,7 @@ async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
     replayed = Replayed()
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with lasting_session(directory, NAME) as client:
+            async with operator_session(directory, NAME) as client:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
                     nursery.start_soon(_show_progress, progress, replayed, args)

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import trio
 
+from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
 from carnel.ipc.settings import CredentialError, bus_endpoint, operator_credential
+from carnel.ipc.wire import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
 
@@ -30,10 +32,19 @@ def check_kernel(directory: Path) -> None:
                         EXIT_NO_KERNEL)
 
 
+async def keep_alive(client: BusClient) -> None:
+    """Heartbeat like a service does: the kernel drops operator sessions that fall silent, and a
+    tool that only listens (tap, record) or waits (fuzz, for a restart) sends nothing else."""
+    while True:
+        await client.send_frames([_impl.pack_header(Kind.HEARTBEAT, "heartbeat"), b""])
+        await trio.sleep(client.welcome.heartbeat_ms / 1000)
+
+
 @asynccontextmanager
 async def operator_session(directory: Path, tool: str, *, provides: list[str] = (),
                            join_timeout: float = 3) -> AsyncIterator[BusClient]:
-    """A BusClient joined as `<tool>-<pid>` with the operator's credential."""
+    """A BusClient joined as `<tool>-<pid>` with the operator's credential, kept alive however
+    long the tool runs."""
     check_kernel(directory)
     try:
         credential = operator_credential(directory)
@@ -47,6 +58,7 @@ async def operator_session(directory: Path, tool: str, *, provides: list[str] = 
                                                                join_timeout=join_timeout))
         except CallError as exc:
             raise ToolError(f"cannot join the bus at {directory}: {exc}") from None
+        nursery.start_soon(keep_alive, client)
         yield client
         nursery.cancel_scope.cancel()
 

@@ -10,9 +10,9 @@ import trio
 from carnel.ipc.client import Delivery
 from carnel.ipc.errors import CallError
 from carnel.ipc.subjects import SubjectError, validate_pattern
-from carnel.kernel.tools.bus import failed, lasting_session, run_tool
+from carnel.kernel.tools.bus import failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_int
-from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError
+from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, operator_session
 from carnel.kernel.tools.traffic import Palette, as_json, as_text, seen
 
 NAME = "tap"
@@ -58,7 +58,7 @@ async def _tap(directory: Path, patterns: list[str], render, count: int | None) 
         except trio.WouldBlock:
             skipped += len(batch)
 
-    async with lasting_session(directory, NAME) as client:
+    async with operator_session(directory, NAME) as client:
         try:
             for pattern in patterns:
                 await client.subscribe(pattern, sink)

@@ -9,10 +9,10 @@ import trio
 
 from carnel.ipc.errors import CallError
 from carnel.ipc.schemas.bus import BusStats, Empty
-from carnel.kernel.tools.bus import call, failed, lasting_session, run_tool
+from carnel.kernel.tools.bus import call, failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float, positive_int
 from carnel.kernel.tools.rates import format_rates, rates
-from carnel.kernel.tools.session import EXIT_OK
+from carnel.kernel.tools.session import EXIT_OK, operator_session
 
 NAME = "top"
 _CLEAR_SCREEN = "\x1b[H\x1b[2J"
@@ -42,7 +42,7 @@ def run(args, directory: Path) -> int:
 async def _top(directory: Path, interval: float, count: int | None, as_json: bool,
                clear: bool) -> int:
     # Joined for as long as it runs, however long --interval is.
-    async with lasting_session(directory, NAME) as client:
+    async with operator_session(directory, NAME) as client:
         try:
             before = await call(client, "kernel.stats", Empty(), BusStats)
             then = trio.current_time()

@@ -4,7 +4,8 @@ An epoch is the burst of sentences a receiver sends for one measurement time. Se
 carry a time (GGA, RMC, GLL, ZDA, GNS) name their epoch; the others (GSA, GSV, VTG) belong to
 the epoch open when they arrive. A new time closes the open epoch. To emit without waiting for
 the next epoch, the tracker learns which sentence the receiver sends last in an epoch (the one
-seen just before the time changed, as gpsd does) and closes the epoch as soon as it arrives.
+seen just before the time changed, as gpsd does, or the one seen last before two pauses in a
+row) and closes the epoch as soon as it arrives.
 """
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ class Fix(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     `received_at` is the caller's clock (as passed to FixTracker.update) when the epoch's last
     sentence arrived. `date` is None when neither this epoch nor an earlier one of the same day
-    carried a date (RMC or ZDA). Altitude is above mean sea level.
+    carried a date (RMC or ZDA). Altitude is above mean sea level. `talker` is that of the
+    sentence the position came from (GN for a multi-constellation solution), "" when the fix
+    did not come from NMEA.
     """
 
     received_at: float
@@ -59,6 +62,7 @@ class Fix(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     hdop: float | None
     pdop: float | None
     vdop: float | None
+    talker: str = ""
 
     @property
     def utc(self) -> datetime.datetime | None:
@@ -87,7 +91,7 @@ class _Epoch:
     """What one epoch's sentences said so far."""
 
     __slots__ = (
-        "time", "date", "lat", "lon", "position_from_fix_data", "altitude_m",
+        "time", "date", "lat", "lon", "talker", "position_from_fix_data", "altitude_m",
         "geoid_separation_m", "speed_mps", "course_deg", "quality", "fix_type", "mode",
         "counted_satellites", "gsa_satellites", "hdop", "pdop", "vdop", "asserted_valid",
         "lost_by", "last_at", "empty",
@@ -98,6 +102,7 @@ class _Epoch:
         self.date: datetime.date | None = None
         self.lat: float | None = None
         self.lon: float | None = None
+        self.talker = ""
         self.position_from_fix_data = False
         self.altitude_m: float | None = None
         self.geoid_separation_m: float | None = None
@@ -129,6 +134,8 @@ class FixTracker:
         self._last_key: tuple[object, ...] | None = None
         self._ender: tuple[object, ...] | None = None
         self._closed_time: datetime.time | None = None
+        self._closed_by_pause = False
+        self._last_before_pause: tuple[object, ...] | None = None
         self._has_fix: bool | None = None
         self._fix_time: datetime.time | None = None
         self._date: datetime.date | None = None
@@ -144,10 +151,17 @@ class FixTracker:
                 if time == self._closed_time:
                     # The learnt last sentence was not the last one after all.
                     self._ender = None
+                elif epoch.empty and self._closed_by_pause:
+                    # A receiver that pauses after every epoch never changes time mid-epoch;
+                    # the same sentence before two pauses is its last one.
+                    if self._last_key == self._last_before_pause:
+                        self._ender = self._last_key
+                    self._last_before_pause = self._last_key
                 epoch.time = time
             elif time != epoch.time:
                 self._ender = self._last_key
                 events.extend(self._close())
+                self._closed_by_pause = False
                 epoch = self._epoch = _Epoch(time)
         _MERGE[type(sentence)](epoch, sentence)
         epoch.last_at = now
@@ -156,11 +170,14 @@ class FixTracker:
         self._last_key = key
         if key == self._ender:
             events.extend(self._close())
+            self._closed_by_pause = False
             self._epoch = _Epoch()
         return events
 
     def end_epoch(self) -> list[FixEvent]:
         """Close the open epoch now: at the end of a log, or when the receiver has gone quiet."""
+        if not self._epoch.empty:
+            self._closed_by_pause = True
         events = self._close()
         self._epoch = _Epoch()
         return events
@@ -200,6 +217,7 @@ class FixTracker:
             hdop=epoch.hdop,
             pdop=epoch.pdop,
             vdop=epoch.vdop,
+            talker=epoch.talker,
         )]
 
     def _date_for(self, epoch: _Epoch) -> datetime.date | None:
@@ -222,11 +240,12 @@ def _key(sentence: Sentence) -> tuple[object, ...]:
     return (sentence.talker, type(sentence))
 
 
-def _set_position(epoch: _Epoch, lat: float | None, lon: float | None, fix_data: bool) -> None:
+def _set_position(epoch: _Epoch, lat: float | None, lon: float | None, talker: str,
+                  fix_data: bool) -> None:
     # GGA and GNS carry the altitude that goes with their position, so theirs wins.
     if lat is None or lon is None or (epoch.position_from_fix_data and not fix_data):
         return
-    epoch.lat, epoch.lon = lat, lon
+    epoch.lat, epoch.lon, epoch.talker = lat, lon, talker
     epoch.position_from_fix_data = fix_data
 
 
@@ -236,7 +255,7 @@ def _report_loss(epoch: _Epoch, sentence_type: str) -> None:
 
 
 def _merge_gga(epoch: _Epoch, gga: GGA) -> None:
-    _set_position(epoch, gga.lat, gga.lon, True)
+    _set_position(epoch, gga.lat, gga.lon, gga.talker, True)
     if gga.quality is FixQuality.INVALID:
         _report_loss(epoch, "GGA")
     elif gga.quality in _VALID_QUALITIES:
@@ -251,7 +270,7 @@ def _merge_gga(epoch: _Epoch, gga: GGA) -> None:
 
 
 def _merge_rmc(epoch: _Epoch, rmc: RMC) -> None:
-    _set_position(epoch, rmc.lat, rmc.lon, False)
+    _set_position(epoch, rmc.lat, rmc.lon, rmc.talker, False)
     if rmc.valid:
         epoch.asserted_valid = True
     else:
@@ -293,7 +312,7 @@ def _merge_gsv(epoch: _Epoch, gsv: GSV) -> None:
 
 
 def _merge_gll(epoch: _Epoch, gll: GLL) -> None:
-    _set_position(epoch, gll.lat, gll.lon, False)
+    _set_position(epoch, gll.lat, gll.lon, gll.talker, False)
     if gll.valid is True:
         epoch.asserted_valid = True
     elif gll.valid is False:
@@ -308,7 +327,7 @@ def _merge_zda(epoch: _Epoch, zda: ZDA) -> None:
 
 
 def _merge_gns(epoch: _Epoch, gns: GNS) -> None:
-    _set_position(epoch, gns.lat, gns.lon, True)
+    _set_position(epoch, gns.lat, gns.lon, gns.talker, True)
     if any(mode is not PositionMode.NOT_VALID for mode in gns.modes):
         epoch.asserted_valid = True
     else:

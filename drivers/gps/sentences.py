@@ -105,8 +105,12 @@ class GSA(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     system_id: int | None
 
 
-class SatelliteInView(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One satellite of a GSV sentence; SNR is None when the satellite is not tracked."""
+class SatelliteInView(msgspec.Struct, frozen=True, gc=False):
+    """One satellite of a GSV sentence; SNR is None when the satellite is not tracked.
+
+    Positional arguments are allowed (in field order) so that the parser can build a sentence's
+    satellites with map() over its fields.
+    """
 
     prn: int
     elevation_deg: int | None

@@ -74,6 +74,29 @@ def test_the_first_epoch_ends_at_the_next_time_and_later_ones_at_their_last_sent
     assert [event.received_at for batch in events for event in batch] == [5.0, 11.0]
 
 
+
+def test_a_receiver_that_pauses_after_each_epoch_is_learnt_from_two_pauses():
+    # The same Garmin epochs, as a caller sees them when the receiver pauses after each one
+    # and end_epoch() closes it: from the third epoch on, its last sentence closes it.
+    third = [framed(line.decode()[1:-3].replace("165007.000", "165009.000"))
+             for line in GARMIN_EPOCHS[:6]]
+    tracker = FixTracker()
+    for epoch in (GARMIN_EPOCHS[:6], GARMIN_EPOCHS[6:]):
+        assert [event for batch in run(epoch, tracker) for event in batch] == []
+        assert [type(event) for event in tracker.end_epoch()] == [Fix]
+    events = run(third, tracker)
+    assert [type(event) for event in events[-1]] == [Fix]
+    assert tracker.end_epoch() == []
+
+
+def test_one_pause_alone_teaches_nothing():
+    tracker = FixTracker()
+    run(GARMIN_EPOCHS[:6], tracker)
+    tracker.end_epoch()
+    events = run(GARMIN_EPOCHS[6:], tracker)
+    assert [event for batch in events for event in batch] == []
+    assert [type(event) for event in tracker.end_epoch()] == [Fix]
+
 def test_end_epoch_flushes_the_open_epoch():
     tracker = FixTracker()
     run(GARMIN_EPOCHS[:6], tracker)

@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) bench/bus.py $(BENCH_ARGS)
 	$(PY) bench/subjects.py $(BENCH_ARGS)
 	$(PY) bench/boot.py $(BENCH_ARGS)
+	$(PY) bench/drivers.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

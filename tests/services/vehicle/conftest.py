@@ -5,8 +5,6 @@ from fake_bus import FakeBus
 
 
 @pytest.fixture
-def fake_bus(monkeypatch: pytest.MonkeyPatch) -> FakeBus:
-    """A FakeBus that every Service served in this test joins."""
-    bus = FakeBus()
-    monkeypatch.setattr("carnel.ipc.service.BusClient", bus.client)
-    return bus
+def fake_bus() -> FakeBus:
+    """A FakeBus that the services a test serves through it join."""
+    return FakeBus()

@@ -8,6 +8,7 @@ MockClock and a service's timers take no real time.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class FakeBus:
     async def serve(self, nursery: trio.Nursery, svc: Service) -> Service:
         """Start `svc` on this bus; returns once it is READY."""
         settings = ProcessSettings(name=svc.name, bus="fake", log_format="json")
-        await nursery.start(svc.serve, settings)
+        await nursery.start(functools.partial(svc.serve, settings, connect=self.client))
         return svc
 
     def publish(self, source: str, subject: str, payload: bytes, retain: bool, *,

@@ -8,6 +8,7 @@ the editable install and the real tree are never touched.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,33 @@ def test_an_installed_carnel_that_is_no_checkout_is_refused(base):
     assert refused.returncode == 1
     assert "which is not a source checkout" in refused.stderr
     assert "pip install -e ." in refused.stderr
+
+
+def readme_walkthrough() -> list[list[str]]:
+    """The carnel commands of README's walkthrough, in order, as argument lists."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## From a new service to a fuzzed one", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        if line.startswith(".venv/bin/carnel "):
+            command = line.split("  #", 1)[0].removeprefix(".venv/bin/carnel ")
+            commands.append(shlex.split(command))
+    return commands
+
+
+async def test_the_readme_walkthrough_runs_as_written(checkout, stack_factory):
+    commands = readme_walkthrough()
+    assert commands[0] == ["new", "service", "weather"]
+    made = checkout.carnel(*commands[0])
+    assert made.returncode == 0, made.stderr
+    image = checkout.root / DEV_IMAGE
+    stack = await stack_factory(str(image), env={"PYTHONPATH": checkout.env["PYTHONPATH"]}).boot()
+    for args in commands[1:]:
+        ran = checkout.carnel("--run-dir", str(stack.run_dir), *args)
+        assert ran.returncode == 0, (args, ran.stdout, ran.stderr)
+        if args[0] == "tap":
+            assert "weather.summary" in ran.stdout
+        if args[0] == "fuzz":
+            assert "no crashes found" in ran.stdout + ran.stderr
+    assert await stack.stop() == 0

@@ -5,7 +5,11 @@
   boot_dev    `carnel boot` start to READY=1 (every permanent process READY), the dev image
   boot_20     the same for an image of 20 small services
   restart     kill -9 of a service to its READY again, p50/p99 over many kills
-  memory_20   RSS and PSS of the kernel and every process of the 20-service image
+  memory_20   RSS and PSS of the kernel, its zygote and every process of the 20-service image
+
+The last three run twice in one go: with the zygote (the default: `module` processes forked
+from a pre-warmed fork server) and without it (each process a fresh interpreter), so that the
+zygote's effect is a ratio measured on the same machine at the same time.
 
 READY=1 is what systemd waits for: the kernel sends it over $NOTIFY_SOCKET once the
 supervisor has seen every permanent process say READY, so it is the figure a car would see.
@@ -30,17 +34,30 @@ import trio
 from carnel.ipc import Service, logs
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
-from carnel.ipc.settings import ProcessSettings, bus_endpoint
+from carnel.ipc.settings import ProcessSettings, bus_endpoint, operator_credential
+from carnel.kernel.image import bundled_image
 
 CARNEL = [sys.executable, "-m", "carnel.kernel.cli"]
 PERIOD_S = 0.5
 
 
-def image_of(n: int) -> str:
-    """The simulated vehicle and n-1 trip computers: small services doing real bus work."""
-    parts = [f'[image]\nname = "bench"\n\n[supervisor]\nintensity = 1000\nperiod = {PERIOD_S}\n',
-             '[process.vehiclesim]\nmodule = "carnel.drivers.sim"\n']
-    parts += [f'[process.trip{i:02d}]\nmodule = "carnel.services.trip"\n' for i in range(1, n)]
+def image_of(n: int, zygote: bool = True) -> str:
+    """n small processes doing real bus work: the CAN driver replaying the dev image's drive,
+    the vehicle service, and n-2 trip computers following vehicle.Speed."""
+    images = Path(bundled_image("dev").directory)
+    parts = [f'[image]\nname = "bench"\n\n[supervisor]\nintensity = 1000\nperiod = {PERIOD_S}\n'
+             f'[kernel]\nzygote = {str(zygote).lower()}\n'
+             '[operator]\ncall = ["kernel.>"]\nsubscribe = ["kernel.>"]\n',
+             '[process.can]\nmodule = "carnel.drivers.can"\npublish = ["can.>"]\n'
+             '[process.can.config]\nsource = "candump"\nloop = true\n'
+             f'file = "{images / "sim/drive.log"}"\ndbc = "{images / "sim/carnel_sim.dbc"}"\n'
+             '[process.can.config.signals]\n"Vehicle.Speed" = "VEHICLE_DYNAMICS.VehicleSpeed"\n',
+             '[process.vehicle]\nmodule = "carnel.services.vehicle"\n'
+             'subscribe = ["can.signals.>", "obd.signals.>", "gps.fix", "can.status", '
+             '"obd.status", "gps.status"]\npublish = ["vehicle.>"]\nprovide = ["vehicle"]\n']
+    parts += [f'[process.trip{i:02d}]\nmodule = "carnel.services.trip"\n'
+              'subscribe = ["vehicle.Speed"]\npublish = ["trip.>"]\nprovide = ["trip"]\n'
+              for i in range(1, n - 1)]
     return "\n".join(parts)
 
 
@@ -104,16 +121,37 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def zygote_of(kernel: int, services: set[int]) -> int | None:
+    """The kernel's child that runs the zygote (its services share its command line)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in services:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if parent == kernel and b"carnel.kernel.zygote" in command:
+            return int(entry)
+    return None
+
+
 async def restarts_and_memory(booted: Booted, kills: int) -> tuple[list[float], dict]:
     svc = Service("bench")
     endpoint = bus_endpoint(booted.run_dir)
     async with trio.open_nursery() as nursery:
-        await nursery.start(svc.serve, ProcessSettings(name="bench", bus=endpoint,
-                                                       log_format="json"))
+        await nursery.start(svc.serve, ProcessSettings(
+            name="bench", bus=endpoint, log_format="json",
+            credential=operator_credential(booted.run_dir)))
         listing = await svc.call("kernel.ps", Empty(), ProcessList)
         memory = {"kernel": memory_kb(booted.proc.pid)}
         for p in listing.processes:
             memory[p.name] = memory_kb(p.pid)
+        zygote = zygote_of(booted.proc.pid, {p.pid for p in listing.processes})
+        if zygote is not None:
+            memory["zygote"] = memory_kb(zygote)
         latencies = []
         victim = "trip01"
         async with svc.messages(f"kernel.process.{victim}", ProcessStateChanged) as changes:
@@ -144,36 +182,47 @@ def main() -> None:
     opts = parser.parse_args()
     logs.configure("json", stream=sys.stderr, level=logging.WARNING)  # stdout is the report
     runs, kills = (3, 20) if opts.quick else (10, 100)
-    results = [
-        {"case": "boot_dev", "ready_s": round(boot_time("dev", runs), 3)},
-        {"case": "boot_20", "ready_s": round(boot_time(image_of(20), runs), 3)},
-    ]
-    with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
-        booted = Booted(image_of(20), Path(tmp))
-        try:
-            booted.wait_ready()
-            latencies, memory = trio.run(restarts_and_memory, booted, kills)
-        finally:
-            booted.stop()
-    q = statistics.quantiles(latencies, n=100)
-    results.append({"case": "restart", "kills": kills, "p50_ms": round(statistics.median(latencies), 1),
-                    "p99_ms": round(q[98], 1)})
-    pss_total = sum(pss for _, pss in memory.values()) / 1024
-    results.append({"case": "memory_20", "pss_mb": round(pss_total, 1),
-                    "rss_mb": round(sum(rss for rss, _ in memory.values()) / 1024, 1),
-                    "per_process_pss_mb": {k: round(v[1] / 1024, 1) for k, v in memory.items()}})
+    results = [{"case": "boot_dev", "zygote": True, "ready_s": round(boot_time("dev", runs), 3)}]
+    for zygote in (True, False):
+        results.append({"case": "boot_20", "zygote": zygote,
+                        "ready_s": round(boot_time(image_of(20, zygote), runs), 3)})
+        with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
+            booted = Booted(image_of(20, zygote), Path(tmp))
+            try:
+                booted.wait_ready()
+                latencies, memory = trio.run(restarts_and_memory, booted, kills)
+            finally:
+                booted.stop()
+        q = statistics.quantiles(latencies, n=100)
+        results.append({"case": "restart", "zygote": zygote, "kills": kills,
+                        "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(q[98], 1)})
+        results.append({"case": "memory_20", "zygote": zygote,
+                        "pss_mb": round(sum(pss for _, pss in memory.values()) / 1024, 1),
+                        "rss_mb": round(sum(rss for rss, _ in memory.values()) / 1024, 1),
+                        "per_process_pss_mb": {k: round(v[1] / 1024, 1)
+                                               for k, v in memory.items()}})
     for r in results:
         if opts.json:
             print(json.dumps(r))
-        elif r["case"].startswith("boot"):
-            print(f"{r['case']:<10} READY=1 after {r['ready_s']:.3f} s (median of {runs})")
+            continue
+        how = "with zygote   " if r["zygote"] else "without zygote"
+        if r["case"].startswith("boot"):
+            print(f"{r['case']:<10} {how}  READY=1 after {r['ready_s']:.3f} s (median of {runs})")
         elif r["case"] == "restart":
-            print(f"restart    kill -9 to READY: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
+            print(f"restart    {how}  kill -9 to READY: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
                   f"over {kills} kills")
         else:
             per = r["per_process_pss_mb"]
-            print(f"memory_20  PSS {r['pss_mb']} MB in all (RSS {r['rss_mb']} MB); kernel "
-                  f"{per['kernel']} MB, a service ~{statistics.median(per.values()):.1f} MB")
+            services = [v for k, v in per.items() if k not in ("kernel", "zygote")]
+            print(f"memory_20  {how}  PSS {r['pss_mb']} MB in all (RSS {r['rss_mb']} MB); kernel "
+                  f"{per['kernel']} MB, zygote {per.get('zygote', '-')} MB, a service "
+                  f"~{statistics.median(services):.1f} MB")
+    if not opts.json:
+        by = {(r["case"], r["zygote"]): r for r in results}
+        print(f"\nzygote on / off: boot_20 {by['boot_20', True]['ready_s'] / by['boot_20', False]['ready_s']:.2f}x time, "
+              f"restart p50 {by['restart', True]['p50_ms'] / by['restart', False]['p50_ms']:.2f}x, "
+              f"memory_20 PSS {by['memory_20', True]['pss_mb'] / by['memory_20', False]['pss_mb']:.2f}x "
+              "(lower is better)")
 
 
 if __name__ == "__main__":

@@ -77,8 +77,12 @@ def mutated(draw) -> list[bytes]:
 garbage = st.lists(st.binary(max_size=80), min_size=1, max_size=4)
 oversize = st.builds(lambda n: [header(Kind.PUB, "fuzz.big"), b"x" * 3000, b"y" * n],
                      st.integers(1097, 4000))
-hostile = st.lists(st.one_of(well_formed(), mutated(), garbage, oversize), min_size=1,
-                   max_size=25)
+# A burst of one message, sent back to back: the router must count every copy.
+floods = st.tuples(st.one_of(well_formed(), mutated(), garbage), st.integers(50, 400)).map(
+    lambda flood: [flood[0]] * flood[1])
+hostile = st.one_of(
+    st.lists(st.one_of(well_formed(), mutated(), garbage, oversize), min_size=1, max_size=25),
+    floods)
 
 
 def expected_outcome(frames: list[bytes]) -> set[str]:

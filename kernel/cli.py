@@ -22,6 +22,7 @@ from carnel.ipc.settings import (
     Credential, CredentialError, bus_endpoint, operator_credential, run_dir)
 from carnel.ipc.wire import Kind
 from carnel.kernel import tools
+from carnel.kernel.tools.console import reader_may_leave
 from carnel.kernel.tools.session import (
     EXIT_FAILED, EXIT_NO_KERNEL, EXIT_OK, ToolError, report)
 
@@ -73,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with reader_may_leave():  # `carnel stats | head` ends quietly
+        return _main(argv)
+    return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     directory = args.run_dir or run_dir()
     if args.command == "version":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import faulthandler
+import os
 import signal
 import sys
 from pathlib import Path
@@ -45,7 +46,10 @@ def boot(image_arg: str, directory: Path) -> int:
     # `kill -USR1 <kernel>` prints every thread's stack: the first thing to look at in a hang.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     with json_log:
-        logs.configure("console", json_file=json_log)
+        # Under systemd (JOURNAL_STREAM is set when stderr is the journal) one JSON object a
+        # line, which journalctl -o cat and log shippers read; on a terminal, readable lines.
+        fmt = "json" if os.environ.get("JOURNAL_STREAM") else "console"
+        logs.configure(fmt, json_file=json_log)
         kernel = Kernel(image, directory)
         try:
             return trio.run(kernel.run)

@@ -1,6 +1,7 @@
 """The bundled dev image and the `carnel` command, the way README.md shows them."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -95,6 +96,14 @@ async def test_kernel_feeds_the_systemd_watchdog_and_says_when_it_stops(stack_fa
     stack.proc.send_signal(signal.SIGTERM)
     await stack.wait_for_notification("STOPPING=1", timeout=10)
     assert await stack.stop() == 0
+
+
+async def test_under_systemd_the_kernel_logs_one_json_object_a_line(stack_factory):
+    stack = await stack_factory("dev", env={"JOURNAL_STREAM": "8:12345"}).boot()
+    assert await stack.stop() == 0
+    lines = [line for line in stack.output().splitlines() if line.strip()]
+    events = [json.loads(line)["event"] for line in lines]
+    assert "image_ready" in events and "image_stopped" in events
 
 
 def test_unit_file_is_a_notify_service_with_a_watchdog():

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXT_SOURCES := $(wildcard ext/*.pyx ext/*.pxd)
 
-.PHONY: boot test fuzz bench clean ext importcheck
+.PHONY: boot test fuzz bench clean ext importcheck install uninstall pi-test
 
 $(STAMP): setup.py pyproject.toml $(EXT_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ bench: $(STAMP)
 	$(PY) bench/subjects.py $(BENCH_ARGS)
 	$(PY) bench/boot.py $(BENCH_ARGS)
 	$(PY) bench/drivers.py $(BENCH_ARGS)
+
+# On a head unit (Raspberry Pi OS bookworm), as root: carnel in /opt/carnel, the car image in
+# /etc/carnel, a user per process, and the systemd unit. See kernel/install.py.
+install:
+	$(PYTHON) kernel/install.py install
+
+uninstall:
+	$(PYTHON) kernel/install.py uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

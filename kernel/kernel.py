@@ -76,7 +76,7 @@ class Kernel:
         ), events_send, access=access_control(self.image))
         self.router.supervised = frozenset(self.specs)
         # The zygote warms up (imports) while the bus comes up.
-        forkserver = ForkServer() if self.image.kernel.zygote else None
+        forkserver = self._start_zygote() if self.image.kernel.zygote else None
         try:
             async with trio.open_nursery() as nursery:
                 # The ZAP handler first: from its bind on, the bus socket admits only credentials.
@@ -109,6 +109,15 @@ class Kernel:
             self.ctx.destroy(linger=0)
             (self.run_dir / OPERATOR_FILE).unlink(missing_ok=True)
         return 1 if self.escalated else 0
+
+    def _start_zygote(self) -> ForkServer | None:
+        try:
+            return ForkServer()
+        except OSError as exc:
+            # The zygote's children must be re-parented to the kernel (PR_SET_CHILD_SUBREAPER);
+            # where the OS or an emulator refuses that, processes start with fork and exec.
+            self.log.warning("zygote_unavailable", error=str(exc), using="fork and exec")
+            return None
 
     async def _zygote_ready(self, forkserver: ForkServer | None) -> ForkServer | None:
         if forkserver is None:

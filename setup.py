@@ -62,6 +62,7 @@ def hot_path_extensions() -> list:
     modules = [
         Extension("carnel.ext.wire", ["ext/wire.pyx"]),
         Extension("carnel.ext.routeloop", ["ext/routeloop.pyx"], **link),
+        Extension("carnel.drivers.gps._framing", ["drivers/gps/_framing.pyx"]),
     ]
     modules = [m for m in modules if all(os.path.exists(src) for src in m.sources)]
     if not modules:

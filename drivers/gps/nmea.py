@@ -7,11 +7,24 @@ sentence (unsupported), printable ASCII, address, field count, fields.
 from __future__ import annotations
 
 import functools
+import os
 from typing import NoReturn
 
 from carnel.drivers.gps.decoders import DECODERS, Decoder
 from carnel.drivers.gps.errors import NmeaError, Reason
 from carnel.drivers.gps.sentences import Sentence
+
+def _no_fast_fields(line: bytes, max_length: int) -> None:
+    return None
+
+
+# The compiled fast path of framing when the package was built with it, unless CARNEL_PURE=1.
+_fast_fields = _no_fast_fields
+if os.environ.get("CARNEL_PURE") != "1":
+    try:
+        from carnel.drivers.gps._framing import sentence_fields as _fast_fields
+    except ImportError:
+        pass
 
 # NMEA 0183 limits a sentence to 82 characters, from the start character to the CRLF inclusive.
 MAX_SENTENCE_LENGTH = 82
@@ -55,6 +68,20 @@ def parse_sentence(line: bytes, max_length: int = MAX_SENTENCE_LENGTH) -> Senten
     Raises NmeaError, and nothing else, for any input. `max_length` counts the CRLF, as the
     standard does.
     """
+    fields = _fast_fields(line, max_length) if type(line) is bytes else None
+    if fields is None:
+        fields = _checked_fields(line, max_length)
+    talker, minimum, decode = _route(fields[0])
+    if len(fields) < minimum:
+        raise NmeaError(
+            Reason.MALFORMED,
+            f"{fields[0]} has {len(fields) - 1} fields, at least {minimum - 1} expected",
+        )
+    return decode(talker, fields)
+
+
+def _checked_fields(line: bytes, max_length: int) -> list[str]:
+    """The frame checks one by one, refusing a sentence for the first it fails; its fields."""
     length = len(line)
     if length + 2 > max_length:
         raise NmeaError(Reason.TOO_LONG, f"{length + 2} characters with CRLF, limit {max_length}")
@@ -73,14 +100,7 @@ def parse_sentence(line: bytes, max_length: int = MAX_SENTENCE_LENGTH) -> Senten
         raise NmeaError(Reason.MALFORMED, "bytes outside ASCII") from None
     if not text.isprintable():
         raise NmeaError(Reason.MALFORMED, "control characters")
-    fields = text.split(",")
-    talker, minimum, decode = _route(fields[0])
-    if len(fields) < minimum:
-        raise NmeaError(
-            Reason.MALFORMED,
-            f"{fields[0]} has {len(fields) - 1} fields, at least {minimum - 1} expected",
-        )
-    return decode(talker, fields)
+    return text.split(",")
 
 
 def _refuse_frame(line: bytes) -> NoReturn:

@@ -56,6 +56,11 @@ install:
 uninstall:
 	$(PYTHON) kernel/install.py uninstall
 
+# carnel installed and booted by systemd on an emulated Raspberry Pi (root; skips, saying why,
+# where emulation is not possible). See tests/pi/pi_test.py.
+pi-test:
+	$(PYTHON) tests/pi/pi_test.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +

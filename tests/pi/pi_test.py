@@ -291,7 +291,12 @@ def check_reinstall_and_uninstall(machine: Machine) -> None:
         raise Failed("installing again overwrote the edited image")
     machine.until("carnel.service active after reinstalling", lambda: unit_active(machine))
     machine.until("every process ready after reinstalling", lambda: all_ready(machine))
-    step("installing again: the edited image kept, every process ready")
+    users = machine.run("getent", "passwd", *(f"carnel-{name}" for name in
+                                              ("gps", "can", "obd", "vehicle", "trip"))).stdout
+    ids = sorted(int(line.split(":")[2]) for line in users.splitlines())
+    if ids != [901, 902, 903, 904, 905]:
+        raise Failed(f"the image's users are not all there with their uids:\n{users}")
+    step("installing again: the edited image kept, a user per process, every process ready")
     machine.run("python3", "/root/carnel-src/kernel/install.py", "uninstall")
     left = machine.run("sh", "-c", "ls -d /opt/carnel /etc/carnel /var/lib/carnel "
                        "/etc/systemd/system/carnel.service 2>/dev/null; "

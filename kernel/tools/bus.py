@@ -67,7 +67,11 @@ def run_tool(main: Callable[..., Awaitable[int]], *args) -> int:
             leaves = _leaves(group)
             if len(leaves) != 1:
                 raise
+            if isinstance(leaves[0], CallError):  # a typed bus error the tool did not handle
+                raise failed(leaves[0]) from None
             raise leaves[0] from None
+        except CallError as exc:
+            raise failed(exc) from None
     return EXIT_OK  # the reader went away
 
 

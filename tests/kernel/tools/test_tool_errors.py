@@ -1,0 +1,25 @@
+"""A typed bus error a tool does not handle itself still ends it with a message, not a trace."""
+from __future__ import annotations
+
+import pytest
+import trio
+
+from carnel.ipc.errors import Unavailable
+from carnel.kernel.tools.bus import run_tool
+from carnel.kernel.tools.session import ToolError
+
+
+async def fails_inside_a_nursery() -> int:
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.sleep_forever)
+        raise Unavailable("no connected process provides nav.route", "nav.route")
+
+
+async def fails_directly() -> int:
+    raise Unavailable("the kernel is shutting down")
+
+
+@pytest.mark.parametrize("main", [fails_inside_a_nursery, fails_directly])
+def test_an_unhandled_call_error_becomes_the_tool_s_error(main):
+    with pytest.raises(ToolError, match="^unavailable: "):
+        run_tool(main)

@@ -7,7 +7,8 @@ from pathlib import Path
 import msgspec
 
 from carnel.kernel.tools.console import reader_may_leave
-from carnel.kernel.tools.recording import RecordingError, RecordingReader, Tally, format_summary
+from carnel.kernel.tools import recording
+from carnel.kernel.tools.recording import Tally, format_summary
 from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError
 
 NAME = "info"
@@ -42,12 +43,12 @@ def add_parser(subparsers) -> None:
 def run(args, directory: Path) -> int:
     tally = Tally()
     try:
-        with RecordingReader(args.file) as reader:
+        with recording.RecordingReader(args.file) as reader:
             for msg in reader:
                 tally.add(msg)
             summary = tally.summary(str(args.file), args.file.stat().st_size, reader.complete,
                                     reader.types)
-    except RecordingError as exc:
+    except recording.RecordingError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     with reader_may_leave():
         print(msgspec.json.encode(summary).decode() if args.json else format_summary(summary))

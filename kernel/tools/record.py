@@ -16,7 +16,8 @@ from carnel.ipc.errors import CallError, Denied
 from carnel.ipc.subjects import SubjectError, validate_pattern
 from carnel.kernel.tools.bus import run_tool
 from carnel.kernel.tools.console import positive_int
-from carnel.kernel.tools.recording import BusMessage, RecordingWriter, human_bytes, plural
+from carnel.kernel.tools import recording
+from carnel.kernel.tools.recording import BusMessage, human_bytes, plural
 from carnel.kernel.tools.recording.progress import Progress
 from carnel.kernel.tools.session import (
     EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError, check_kernel, operator_session)
@@ -81,7 +82,7 @@ class GapCounter:
 class _Recorder:
     """The subscription sink: writes each delivered batch as it comes, in the client's pump."""
 
-    def __init__(self, writer: RecordingWriter, limit: int | None) -> None:
+    def __init__(self, writer: recording.RecordingWriter, limit: int | None) -> None:
         self.writer = writer
         self.limit = limit
         self.done = trio.Event()
@@ -142,7 +143,7 @@ class _Recorder:
 
 
 @contextmanager
-def _open_writer(path: Path, overwrite: bool) -> Iterator[RecordingWriter]:
+def _open_writer(path: Path, overwrite: bool) -> Iterator[recording.RecordingWriter]:
     try:
         file = path.open("wb" if overwrite else "xb")
     except FileExistsError:
@@ -152,7 +153,7 @@ def _open_writer(path: Path, overwrite: bool) -> Iterator[RecordingWriter]:
         raise ToolError(f"cannot create {path}: {exc.strerror or exc}", EXIT_USAGE) from None
     with file:
         try:
-            writer = RecordingWriter(file)
+            writer = recording.RecordingWriter(file)
         except OSError as exc:
             raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from None
         yield writer

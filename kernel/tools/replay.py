@@ -16,8 +16,8 @@ from carnel.ipc.errors import CallError
 from carnel.ipc.subjects import SubjectError, SubscriptionIndex, validate_pattern
 from carnel.ipc.wire import Flag
 from carnel.kernel.tools.bus import failed, refusals, routed, run_tool
-from carnel.kernel.tools.recording import (
-    BusMessage, Pace, RecordingError, RecordingReader, human_bytes, plural)
+from carnel.kernel.tools import recording
+from carnel.kernel.tools.recording import BusMessage, Pace, human_bytes, plural
 from carnel.kernel.tools.recording.progress import Progress
 from carnel.kernel.tools.session import (
     EXIT_OK, EXIT_USAGE, ToolError, check_kernel, operator_session)
@@ -112,8 +112,9 @@ def run(args, directory: Path) -> int:
         except SubjectError as exc:
             raise ToolError(f"not a subject pattern: {exc}", EXIT_USAGE) from None
     try:
-        RecordingReader(args.file).close()  # a file that cannot be replayed fails before joining
-    except RecordingError as exc:
+        # A file that cannot be replayed fails before joining.
+        recording.RecordingReader(args.file).close()
+    except recording.RecordingError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     check_kernel(directory)
     return run_tool(_replay, args, directory, selection)
@@ -180,10 +181,10 @@ async def _passes(client: BusClient, args, selection: SubscriptionIndex,
     while True:
         before = replayed.messages
         try:
-            with RecordingReader(args.file) as reader:
+            with recording.RecordingReader(args.file) as reader:
                 await play(_selected(reader, selection, replayed), pace, publish, position)
                 replayed.cut_short = not reader.complete
-        except RecordingError as exc:
+        except recording.RecordingError as exc:
             raise ToolError(str(exc), EXIT_USAGE) from None
         replayed.passes += 1
         # A pass that sent nothing never waits, so looping over it would only spin.

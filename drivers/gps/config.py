@@ -16,12 +16,12 @@ on this machine).
 """
 from __future__ import annotations
 
-import termios
 from typing import Annotated, Literal
 
 import msgspec
 
 from carnel.drivers.gps.nmea import MAX_SENTENCE_LENGTH
+from carnel.ipc.tty import baud_constant
 
 Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
 
@@ -51,7 +51,7 @@ class GpsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     def __post_init__(self) -> None:
         # msgspec reports these as validation errors naming the config table.
-        if not hasattr(termios, f"B{self.baud}"):
+        if baud_constant(self.baud) is None:
             raise ValueError(f"baud {self.baud} is not a rate the serial port can be set to")
         if self.source == "replay" and not self.replay_file:
             raise ValueError("source = \"replay\" needs replay_file")

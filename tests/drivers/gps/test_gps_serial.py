@@ -17,7 +17,8 @@ import trio
 from gps_rig import RecordingOutput, RecordingService, receiver_output
 
 from carnel.drivers.gps import GpsConfig, NmeaReceiver
-from carnel.drivers.gps.serial_port import open_serial, serial_session
+from carnel.drivers.gps.serial_port import serial_session
+from carnel.ipc.tty import open_raw_tty
 from carnel.ipc.device import Backoff, DeviceLink
 
 DEADLINE_S = 10
@@ -56,7 +57,7 @@ def pty():
 
 
 def test_the_port_is_raw_eight_bits_at_the_configured_rate(pty: Pty) -> None:
-    fd = open_serial(pty.path, 4800)
+    fd = open_raw_tty(pty.path, 4800)
     try:
         iflag, oflag, cflag, lflag, ispeed, ospeed, cc = termios.tcgetattr(fd)
     finally:
@@ -71,7 +72,7 @@ def test_the_port_is_raw_eight_bits_at_the_configured_rate(pty: Pty) -> None:
 
 
 async def test_line_ends_arrive_byte_for_byte(pty: Pty) -> None:
-    fd = open_serial(pty.path, 9600)
+    fd = open_raw_tty(pty.path, 9600)
     async with trio.lowlevel.FdStream(fd) as stream:
         await pty.write(b"$GPGSV,1,1,00*79\r\n")
         received = b""
@@ -83,10 +84,10 @@ async def test_line_ends_arrive_byte_for_byte(pty: Pty) -> None:
 
 def test_a_missing_port_and_a_file_that_is_no_tty_are_os_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        open_serial(str(tmp_path / "ttyUSB9"), 9600)
+        open_raw_tty(str(tmp_path / "ttyUSB9"), 9600)
     (tmp_path / "plain").write_bytes(b"")
     with pytest.raises(OSError) as raised:
-        open_serial(str(tmp_path / "plain"), 9600)
+        open_raw_tty(str(tmp_path / "plain"), 9600)
     assert raised.value.errno == errno.ENOTTY
 
 

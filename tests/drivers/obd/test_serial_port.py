@@ -18,7 +18,8 @@ from carnel.drivers.obd import (AdapterConfig, AdapterReady, Dtc, ElmSession, El
 from carnel.drivers.obd.channel import ElmChannel
 from carnel.drivers.obd.config import ObdConfig
 from carnel.drivers.obd.driver import ObdDriver
-from carnel.drivers.obd.serial_port import SerialAdapter, open_tty
+from carnel.drivers.obd.serial_port import SerialAdapter
+from carnel.ipc.tty import open_raw_tty
 from carnel.drivers.obd.vehicle import SAMPLE_VIN
 from carnel.ipc.device import Backoff, DeviceLink
 
@@ -38,7 +39,7 @@ def ignore(reason: str, count: int) -> None:
 def test_the_tty_is_put_in_raw_mode_at_the_baud_rate() -> None:
     master, slave = os.openpty()
     try:
-        fd = open_tty(os.ttyname(slave), 115200)
+        fd = open_raw_tty(os.ttyname(slave), 115200)
         iflag, oflag, cflag, lflag, ispeed, ospeed, cc = termios.tcgetattr(fd)
         os.close(fd)
     finally:

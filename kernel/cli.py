@@ -23,6 +23,7 @@ from carnel.ipc.settings import (
 from carnel.ipc.wire import Kind
 from carnel.kernel import tools
 from carnel.kernel.tools.console import reader_may_leave
+from carnel.kernel.tools.tables import table
 from carnel.kernel.tools.session import (
     EXIT_FAILED, EXIT_NO_KERNEL, EXIT_OK, ToolError, report)
 
@@ -155,14 +156,6 @@ async def _call(endpoint: str, credential: Credential, subject: str, request, re
     return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
-
-
 def format_ps(listing: ProcessList) -> str:
     rows = [[
         p.name, p.state, str(p.pid or "-"),
@@ -172,17 +165,17 @@ def format_ps(listing: ProcessList) -> str:
         str(p.msgs_in), str(p.msgs_out), str(p.drops), str(p.rejects),
     ] for p in listing.processes]
     head = f"image {listing.image} ({listing.phase}), hot path: {listing.hot_path}"
-    return head + "\n" + _table(
+    return head + "\n" + table(
         ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "RSS", "IN", "OUT", "DROPS",
          "REFUSED"], rows)
 
 
 def format_stats(stats: BusStats) -> str:
-    procs = _table(["PROCESS", "MSGS IN", "BYTES IN", "MSGS OUT", "BYTES OUT", "DROPS", "REFUSED"],
+    procs = table(["PROCESS", "MSGS IN", "BYTES IN", "MSGS OUT", "BYTES OUT", "DROPS", "REFUSED"],
                    [[p.name, str(p.msgs_in), str(p.bytes_in), str(p.msgs_out), str(p.bytes_out),
                      str(p.drops), json.dumps(p.rejects) if p.rejects else "-"]
                     for p in stats.processes])
-    subjects = _table(["SUBJECT", "SUBSCRIBERS", "SEQ", "MSGS", "BYTES", "DROPS", "RETAINED"],
+    subjects = table(["SUBJECT", "SUBSCRIBERS", "SEQ", "MSGS", "BYTES", "DROPS", "RETAINED"],
                       [[s.subject, str(s.subscribers), str(s.seq), str(s.msgs), str(s.bytes),
                         str(s.drops), "yes" if s.retained else "-"] for s in stats.subjects])
     return f"hot path: {stats.implementation}\n\n{procs}\n\n{subjects}"

@@ -109,6 +109,15 @@ class Stack:
         return subprocess.run([*CARNEL, "--run-dir", str(self.run_dir), *args],
                               capture_output=True, text=True, timeout=timeout, env=self.env)
 
+    async def carnel_async(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+        """`carnel(...)`, while the test's own services in this task go on running."""
+        with trio.fail_after(timeout):
+            result = await trio.run_process([*CARNEL, "--run-dir", str(self.run_dir), *args],
+                                            capture_stdout=True, capture_stderr=True,
+                                            check=False, env=self.env)
+        return subprocess.CompletedProcess(result.args, result.returncode,
+                                           result.stdout.decode(), result.stderr.decode())
+
     @asynccontextmanager
     async def service(self, name: str, svc: Service | None = None):
         """Join the running bus as `name` from inside the test."""

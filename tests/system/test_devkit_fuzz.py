@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
-import trio
 
-from conftest import CARNEL, OPERATOR, program
+from conftest import OPERATOR, program
 
 TIMEOUT = 60
 
@@ -19,13 +17,8 @@ def image(name: str, script: str, subscribe: str = "") -> str:
             + (f'subscribe = ["{subscribe}"]\n' if subscribe else ""))
 
 
-async def carnel(stack, *args: str) -> subprocess.CompletedProcess:
-    with trio.fail_after(TIMEOUT):
-        result = await trio.run_process([*CARNEL, "--run-dir", str(stack.run_dir), *args],
-                                        capture_stdout=True, capture_stderr=True, check=False,
-                                        env=stack.env)
-    return subprocess.CompletedProcess(result.args, result.returncode,
-                                       result.stdout.decode(), result.stderr.decode())
+def carnel(stack, *args: str):
+    return stack.carnel_async(*args, timeout=TIMEOUT)  # a fuzz run takes seconds of its own
 
 
 async def test_fuzz_finds_a_fragile_service_s_crashes_and_exits_non_zero(stack_factory):

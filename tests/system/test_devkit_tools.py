@@ -30,16 +30,6 @@ provide = ["vehicle"]
 TIMEOUT = 30
 
 
-async def carnel(stack, *args: str) -> subprocess.CompletedProcess:
-    """Run `carnel` as a user would, while this test's own services keep running."""
-    with trio.fail_after(TIMEOUT):
-        result = await trio.run_process([*CARNEL, "--run-dir", str(stack.run_dir), *args],
-                                        capture_stdout=True, capture_stderr=True, check=False,
-                                        env=stack.env)
-    return subprocess.CompletedProcess(result.args, result.returncode,
-                                       result.stdout.decode(), result.stderr.decode())
-
-
 async def read_until(stream: trio.abc.ReceiveStream, marker: bytes) -> bytes:
     seen = b""
     while marker not in seen:
@@ -78,12 +68,12 @@ SPEED = '{"path": "Vehicle.Speed", "value": %s, "unit": "km/h"}'
 
 async def test_tap_shows_the_retained_value_first_then_live_publications(stack_factory):
     stack = await stack_factory(IMAGE).boot()
-    published = await carnel(stack, "pub", "vehicle.Speed", SPEED % 50.0, "--retain")
+    published = await stack.carnel_async("pub", "vehicle.Speed", SPEED % 50.0, "--retain")
     assert published.returncode == 0, published.stderr
     assert "published Signal on vehicle.Speed (retained)" in published.stderr
 
     async with tapping(stack, "vehicle.>", "-n", "2") as tap:
-        live = await carnel(stack, "pub", "vehicle.Speed", SPEED % 61.5)
+        live = await stack.carnel_async("pub", "vehicle.Speed", SPEED % 61.5)
         assert live.returncode == 0, live.stderr
         with trio.fail_after(TIMEOUT):
             lines = (await read_all(tap.stdout)).splitlines()
@@ -94,7 +84,7 @@ async def test_tap_shows_the_retained_value_first_then_live_publications(stack_f
     assert "retained" not in fresh and "value=61.5" in fresh
 
     # A publication without --retain leaves the kept value as it was.
-    as_json = await carnel(stack, "tap", "--json", "-n", "1", "vehicle.Speed")
+    as_json = await stack.carnel_async("tap", "--json", "-n", "1", "vehicle.Speed")
     assert as_json.returncode == 0, as_json.stderr
     item = json.loads(as_json.stdout)
     assert item["retained"] and item["type"] == "Signal" and item["message"]["value"] == 50.0
@@ -103,16 +93,16 @@ async def test_tap_shows_the_retained_value_first_then_live_publications(stack_f
 
 async def test_pub_refuses_a_wrong_field_by_name_and_says_when_the_kernel_refuses(stack_factory):
     stack = await stack_factory(IMAGE).boot()
-    denied = await carnel(stack, "pub", "trip.distance", '{"metres": 1}')
+    denied = await stack.carnel_async("pub", "trip.distance", '{"metres": 1}')
     assert denied.returncode == 1
     assert "denied: the kernel refused to route it (denied.publish)" in denied.stderr
-    wrong = await carnel(stack, "pub", "vehicle.Speed", '{"path": "Vehicle.Speed", "value": [1]}')
+    wrong = await stack.carnel_async("pub", "vehicle.Speed", '{"path": "Vehicle.Speed", "value": [1]}')
     assert wrong.returncode == 2
     assert "vehicle.Speed takes a Signal: Expected" in wrong.stderr
     assert "got `array` - at `$.value`" in wrong.stderr
-    undeclared = await carnel(stack, "pub", "weather.now", "{}")
+    undeclared = await stack.carnel_async("pub", "weather.now", "{}")
     assert undeclared.returncode == 2 and "pass --type" in undeclared.stderr
-    stats = json.loads((await carnel(stack, "stats", "--json")).stdout)
+    stats = json.loads((await stack.carnel_async("stats", "--json")).stdout)
     assert "vehicle.Speed" not in {s["subject"] for s in stats["subjects"]}
     assert await stack.stop() == 0
 
@@ -137,7 +127,7 @@ async def test_call_prints_the_reply_and_each_typed_error_exits_non_zero(stack_f
         return Trip(metres=7.0)
 
     async with stack.service("trip", trip):
-        reply = await carnel(stack, "call", "vehicle.get", '{"paths": ["Vehicle.Speed"]}')
+        reply = await stack.carnel_async("call", "vehicle.get", '{"paths": ["Vehicle.Speed"]}')
         assert reply.returncode == 0, reply.stderr
         assert json.loads(reply.stdout) == {"type": "signal_values", "signals": [],
                                             "unknown": ["Vehicle.Speed"]}
@@ -148,17 +138,17 @@ async def test_call_prints_the_reply_and_each_typed_error_exits_non_zero(stack_f
             "denied": ("call", "nav.route", "--type", "Empty"),
         }
         for code, args in errors.items():
-            failed = await carnel(stack, *args)
+            failed = await stack.carnel_async(*args)
             assert failed.returncode == 1, (code, failed.stderr)
             assert failed.stderr.startswith(f"carnel call: {code}: "), failed.stderr
             assert failed.stdout == ""
-        late = await carnel(stack, "call", "trip.late", "--type", "Empty", "--timeout", "10")
+        late = await stack.carnel_async("call", "trip.late", "--type", "Empty", "--timeout", "10")
         assert late.returncode == 0, late.stderr
         assert json.loads(late.stdout)["metres"] == 7.0
-        wrong = await carnel(stack, "call", "vehicle.get", '{"paths": [1]}')
+        wrong = await stack.carnel_async("call", "vehicle.get", '{"paths": [1]}')
         assert wrong.returncode == 2
         assert "Expected `str`, got `int` - at `$.paths[0]`" in wrong.stderr
-    gone = await carnel(stack, "call", "trip.reset")
+    gone = await stack.carnel_async("call", "trip.reset")
     assert gone.returncode == 1 and gone.stderr.startswith("carnel call: unavailable: ")
     assert await stack.stop() == 0
 
@@ -173,8 +163,8 @@ async def test_top_once_shows_rates_per_subject_and_per_process(stack_factory):
                     await trio.sleep(0.01)
 
             nursery.start_soon(publish_until_cancelled)
-            top = await carnel(stack, "top", "--once", "--interval", "0.5", "--json")
-            text = await carnel(stack, "top", "-n", "1", "--interval", "0.2")
+            top = await stack.carnel_async("top", "--once", "--interval", "0.5", "--json")
+            text = await stack.carnel_async("top", "-n", "1", "--interval", "0.2")
             nursery.cancel_scope.cancel()
     assert top.returncode == 0, top.stderr
     view = json.loads(top.stdout)

@@ -12,9 +12,10 @@ are found through dict keys cached by their bytes (a routing id, a subject) inst
 bytes object per message. Python objects appear only off that path: a slow-path hand-off, a kept
 value, a refusal, a new route.
 
-The GIL stays held: no libzmq call here blocks, the loop reads Python objects between calls, and
-the router process runs no other Python thread that a drain would hold up; a release and
-re-acquire costs ~25 ns, a few percent of a message's cost, for nothing in return.
+The GIL stays held: no libzmq call here blocks, and the loop reads Python objects between calls.
+It runs in the kernel's route thread (kernel/routethread.py), where a drain holds the router's Trio
+thread off for at most one batch; releasing and re-taking the GIL around each libzmq call would
+cost ~25 ns a call, a few percent of a message's cost, for nothing in return.
 """
 from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -36,7 +37,7 @@ from libzmq cimport *
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
 
-BATCH = 1000  # DESIGN.md: yielding to Trio after every message costs ~5 us/message
+BATCH = 1000  # bounds how long the router's Trio side waits for its turn
 
 cdef unsigned long long MAX_SEQ = 0xFFFFFFFF
 

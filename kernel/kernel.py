@@ -183,7 +183,8 @@ class Kernel:
             payload = _encode(ProcessStateChanged(name=action.name, old=action.old.value,
                                                   new=action.new.value, pid=status.pid))
             subject = f"kernel.process.{action.name}"
-            # Only the router task may touch its socket (a send here could eat its FD's edge).
+            # Only the router task may touch its socket and route table, and only holding the
+            # route thread off.
             self.router.post(lambda: self.router.publish(subject, payload, retain=True))
         elif isinstance(action, sv.ImageReady):
             elapsed = trio.current_time() - self.booted_at

@@ -1,11 +1,14 @@
-"""The kernel's router: one Trio task that owns the bus's ROUTER socket.
+"""The kernel's router: the bus's ROUTER socket, its route thread and its Trio task.
 
 Publications from known peers are routed by the hot loop (`carnel.ipc._impl.RouteLoop`, compiled
-or pure). Everything else comes back to this module's slow path: peers joining, subscriptions,
-requests and replies, readiness and heartbeats. The router never blocks on a peer: every send is
+or pure), which runs in the route thread (kernel/routethread.py). Everything else is handed to
+this module's slow path, in the router's Trio task: peers joining, subscriptions, requests and
+replies, readiness and heartbeats. The router never blocks on a peer: every send is
 non-blocking, and a peer whose queue is full loses that message alone, counted.
 
-Other tasks reach the socket only through `post()`, which queues a callable for the router task.
+The Trio task touches the socket and the route table only while it holds the route thread off
+(`RouteThread.exclusive()`). Other tasks reach them only through `post()`, which queues a
+callable for the router task, or through `stats()` and `rejects_of()`, which take the same lock.
 
 Security: with `authenticate`, libzmq admits a connection only after the kernel's ZAP handler
 accepted its credential, and every message then carries the authenticated principal ("User-Id").
@@ -17,6 +20,7 @@ burst, and a peer that keeps being refused is disconnected and reported.
 from __future__ import annotations
 
 import collections
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,11 +47,11 @@ from carnel.ipc.subjects import (
     matches,
     validate_subject,
 )
-from carnel.ipc.trio_socket import TrioSocket
 from carnel.ipc.wire import Flag, Header, Kind, WireError, check_source
 from carnel.kernel.access import AccessControl, AccessPolicy, Verb
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.requests import Pending, PendingRequests
+from carnel.kernel.routethread import RouteThread
 
 KERNEL = "kernel"
 LocalHandler = Callable[[Header, bytes], Awaitable[bytes]]
@@ -118,7 +122,9 @@ class Router:
         self.requests_timed_out = 0
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._wake: trio.CancelScope | None = None
-        self._tsock: TrioSocket | None = None
+        self._slow_waiting = False
+        self._sock: zmq.Socket | None = None
+        self._thread: RouteThread | None = None
         self._nursery: trio.Nursery | None = None
         self._msg_id = 0
         self._next_reap = 0.0
@@ -139,42 +145,51 @@ class Router:
             # Without it libzmq admits everyone when no ZAP handler answers.
             sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
         sock.bind(self.settings.endpoint)
-        self._tsock = TrioSocket(sock)
-        loop = self.impl.RouteLoop(sock, self.table)
+        self._sock = sock
+        token = trio.lowlevel.current_trio_token()
+        thread = RouteThread(self.impl.RouteLoop(sock, self.table),
+                             on_slow=lambda: token.run_sync_soon(self._slow_arrived))
         self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name,
                       authenticate=self.settings.authenticate)
         try:
+            thread.start()
+            self._thread = thread
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 task_status.started()
-                await self._serve(loop)
+                await self._serve(thread)
         finally:
-            self._tsock.close()
+            self._thread = None
+            thread.stop()
+            sock.close(linger=0)
 
-    async def _serve(self, loop) -> None:
-        table = self.table
+    async def _serve(self, thread: RouteThread) -> None:
         while True:
-            while self._commands:
-                self._commands.popleft()()
-            handled = loop.drain()
-            if table.slow:
-                batch, table.slow = table.slow, []
-                for frames in batch:
+            self._slow_waiting = False
+            with thread.exclusive():
+                if thread.error is not None:
+                    raise RuntimeError("the route thread failed") from thread.error
+                while self._commands:
+                    self._commands.popleft()()
+                for frames in thread.take_slow():
                     self._slow_path(frames)
-            self._expire()
-            if trio.current_time() >= self._next_report:
-                self._report_refusals()
-            if handled:
-                await trio.lowlevel.checkpoint()
-                continue
+                self._expire()
+                if trio.current_time() >= self._next_report:
+                    self._report_refusals()
             with trio.CancelScope(deadline=self._next_wake()) as self._wake:
-                if self._commands:
+                if self._commands or self._slow_waiting:
                     self._wake.cancel()
-                await self._tsock.wait(zmq.POLLIN)
+                await trio.sleep_forever()
             self._wake = None
 
+    def _slow_arrived(self) -> None:
+        """In the Trio thread: the route thread handed messages over (or failed)."""
+        self._slow_waiting = True
+        if self._wake is not None:
+            self._wake.cancel()
+
     def post(self, command: Callable[[], None]) -> None:
-        """Run `command` in the router task (the only task that may touch the socket)."""
+        """Run `command` in the router task, the only task that may touch the socket."""
         self._commands.append(command)
         if self._wake is not None:
             self._wake.cancel()
@@ -461,7 +476,7 @@ class Router:
     def _send(self, identity: bytes, *frames) -> bool:
         """Send without ever blocking; a full or vanished peer loses this message, counted."""
         try:
-            self._tsock.sock.send_multipart([identity, *frames], zmq.DONTWAIT, copy=False)
+            self._sock.send_multipart([identity, *frames], zmq.DONTWAIT, copy=False)
         except zmq.Again:
             self._count_drop(identity)
             return False
@@ -566,8 +581,16 @@ class Router:
         except trio.WouldBlock:
             self.log.warning("kernel_events_full", dropped=type(event).__name__)
 
+    def _exclusive(self) -> contextlib.AbstractContextManager:
+        """Hold the route table still: the route thread updates counters and routes as it runs."""
+        return self._thread.exclusive() if self._thread is not None else contextlib.nullcontext()
+
     def rejects_of(self, name: str) -> dict[str, int]:
         """Every refusal of the process called `name`, over all its connections."""
+        with self._exclusive():
+            return self._rejects_of(name)
+
+    def _rejects_of(self, name: str) -> dict[str, int]:
         total = collections.Counter(self.past_rejects.get(name, {}))
         identity = self.by_name.get(name)
         if identity is not None:
@@ -575,11 +598,15 @@ class Router:
         return dict(total)
 
     def stats(self) -> BusStats:
+        with self._exclusive():
+            return self._stats()
+
+    def _stats(self) -> BusStats:
         processes = [
             ProcessStats(
                 name=c.peer.name, pid=c.pid, msgs_in=c.peer.msgs_in, bytes_in=c.peer.bytes_in,
                 msgs_out=c.peer.msgs_out, bytes_out=c.peer.bytes_out, drops=c.peer.drops,
-                rejects=self.rejects_of(c.peer.name),
+                rejects=self._rejects_of(c.peer.name),
             )
             for c in self.connections.values()
         ]

@@ -1,14 +1,16 @@
 """The kernel's router: the bus's ROUTER socket, its route thread and its Trio task.
 
 Publications from known peers are routed by the hot loop (`carnel.ipc._impl.RouteLoop`, compiled
-or pure), which runs in the route thread (kernel/routethread.py). Everything else is handed to
-this module's slow path, in the router's Trio task: peers joining, subscriptions, requests and
-replies, readiness and heartbeats. The router never blocks on a peer: every send is
-non-blocking, and a peer whose queue is full loses that message alone, counted.
+or pure), which runs in the route thread (kernel/routethread.py). Requests between joined peers
+and their replies are routed by this module's Python, in that thread too. Everything else is
+handed to the router's Trio task: peers joining, subscriptions, the kernel's own requests,
+readiness, heartbeats, timeouts. The router never blocks on a peer: every send is non-blocking,
+and a peer whose queue is full loses that message alone, counted.
 
-The Trio task touches the socket and the route table only while it holds the route thread off
-(`RouteThread.exclusive()`). Other tasks reach them only through `post()`, which queues a
-callable for the router task, or through `stats()` and `rejects_of()`, which take the same lock.
+The two threads take turns: the Trio task touches the socket and the router's state only while
+it holds the route thread off (`RouteThread.exclusive()`), and the route thread runs only when
+the Trio task does not. Other tasks reach them only through `post()`, which queues a callable
+for the router task, or through `stats()` and `rejects_of()`, which take the same lock.
 
 Security: with `authenticate`, libzmq admits a connection only after the kernel's ZAP handler
 accepted its credential, and every message then carries the authenticated principal ("User-Id").
@@ -123,6 +125,9 @@ class Router:
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._wake: trio.CancelScope | None = None
         self._slow_waiting = False
+        self._sleep_until = float("inf")
+        self._now: Callable[[], float] = trio.current_time
+        self._poke: Callable[[], None] = lambda: None
         self._sock: zmq.Socket | None = None
         self._thread: RouteThread | None = None
         self._nursery: trio.Nursery | None = None
@@ -146,9 +151,11 @@ class Router:
             sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
         sock.bind(self.settings.endpoint)
         self._sock = sock
+        self._now = trio.lowlevel.current_clock().current_time  # Trio's clock, from any thread
         token = trio.lowlevel.current_trio_token()
-        thread = RouteThread(self.impl.RouteLoop(sock, self.table),
-                             on_slow=lambda: token.run_sync_soon(self._slow_arrived))
+        self._poke = lambda: token.run_sync_soon(self._slow_arrived)
+        thread = RouteThread(self.impl.RouteLoop(sock, self.table), on_slow=self._poke,
+                             inline=self._route_in_thread)
         self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name,
                       authenticate=self.settings.authenticate)
         try:
@@ -174,16 +181,18 @@ class Router:
                 for frames in thread.take_slow():
                     self._slow_path(frames)
                 self._expire()
-                if trio.current_time() >= self._next_report:
+                if self._now() >= self._next_report:
                     self._report_refusals()
-            with trio.CancelScope(deadline=self._next_wake()) as self._wake:
+                self._sleep_until = self._next_wake()
+            with trio.CancelScope(deadline=self._sleep_until) as self._wake:
                 if self._commands or self._slow_waiting:
                     self._wake.cancel()
                 await trio.sleep_forever()
             self._wake = None
 
     def _slow_arrived(self) -> None:
-        """In the Trio thread: the route thread handed messages over (or failed)."""
+        """In the Trio thread: the route thread handed messages over, added a request with an
+        earlier deadline than the task sleeps until, or failed."""
         self._slow_waiting = True
         if self._wake is not None:
             self._wake.cancel()
@@ -226,12 +235,37 @@ class Router:
                     self._send_error(identity, header.msg_id, header.subject,
                                      "denied", "say HELLO first")
             return
-        conn.last_seen = trio.current_time()
+        conn.last_seen = self._now()
         handler = self._handlers.get(header.kind)
         if handler is None:
             self._reject(conn, "unknown_kind")
             return
         handler(self, conn, identity, header, frames)
+
+    def _route_in_thread(self, frames: list) -> bool:
+        """Requests between joined peers and their replies, routed by the route thread itself
+        (holding the lock) instead of waiting for the Trio task; False for anything else."""
+        identity = frames[0]
+        conn = self.connections.get(identity)
+        if conn is None or len(frames) < 3:
+            return False
+        try:
+            header = self.impl.parse_header(frames[1])
+        except WireError:
+            return False
+        kind = header.kind
+        if kind == Kind.REQ:
+            if self._local_handler(header.subject) is not None:
+                return False  # the kernel's own answers run as Trio tasks
+        elif kind != Kind.REP and kind != Kind.ERR:
+            return False
+        conn.last_seen = self._now()
+        self._handlers[kind](self, conn, identity, header, frames)
+        deadline = self.pending.next_deadline()
+        if deadline < self._sleep_until:
+            self._sleep_until = deadline
+            self._poke()  # the Trio task must wake for this deadline, not its later one
+        return True
 
     def _deny(self, conn: Connection, identity: bytes, header: Header, verb: Verb) -> None:
         """Refuse a SUB or REQ at once with a typed error: the caller must not wait it out."""
@@ -284,7 +318,7 @@ class Router:
             self._leave(old, "replaced")
         peer = self.impl.Peer(identity, hello.name)
         conn = Connection(peer=peer, pid=hello.pid, provides=providing,
-                          last_seen=trio.current_time(), policy=policy)
+                          last_seen=self._now(), policy=policy)
         self.connections[identity] = conn
         self.by_name[hello.name] = identity
         self.table.peers[identity] = peer
@@ -372,7 +406,7 @@ class Router:
             return
         forward_id = self.pending.add(Pending(
             caller=identity, caller_msg_id=header.msg_id, provider=provider,
-            subject=header.subject, deadline=trio.current_time() + timeout_ms / 1000,
+            subject=header.subject, deadline=self._now() + timeout_ms / 1000,
         ))
         forwarded = self.impl.pack_header(
             Kind.REQ, header.subject, flags=header.flags, msg_id=forward_id,
@@ -533,7 +567,7 @@ class Router:
                              key=lambda p: p.identity)
 
     def _expire(self) -> None:
-        now = trio.current_time()
+        now = self._now()
         for pending in self.pending.expire(now):
             self.requests_timed_out += 1
             self._send_error(pending.caller, pending.caller_msg_id, pending.subject, "timeout",
@@ -550,7 +584,7 @@ class Router:
     def _report_refusals(self) -> None:
         """Log each peer's refusals once per burst (at most once a second), and disconnect a peer
         refused more than `abuse_limit` times in that second."""
-        self._next_report = trio.current_time() + 1.0
+        self._next_report = self._now() + 1.0
         for identity, conn in list(self.connections.items()):
             rejects = conn.peer.rejects
             total = sum(count for reason, count in rejects.items() if reason != "unexpected_reply")

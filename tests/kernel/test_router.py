@@ -27,12 +27,12 @@ def endpoint(tmp_path):
 class Bus:
     """A router in the test's nursery, plus helpers to join it."""
 
-    def __init__(self, nursery, ctx, endpoint, impl):
+    def __init__(self, nursery, ctx, endpoint, impl, heartbeat_ms=200):
         self.nursery = nursery
         self.ctx = ctx
         self.endpoint = endpoint
         self.events_send, self.events = trio.open_memory_channel(1000)
-        self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=200,
+        self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=heartbeat_ms,
                                                  authenticate=False),
                              self.events_send, impl, access=AccessControl.allow_all())
 
@@ -148,6 +148,23 @@ async def test_provider_that_never_answers_gives_timeout_at_the_callers_deadline
             await caller.call("nav.route", Empty(), Empty, timeout=0.3)
         assert 0.3 <= trio.current_time() - start < 2
         assert bus.router.requests_timed_out == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_request_routed_while_the_router_task_sleeps_still_times_out_on_time(
+        ctx, endpoint, impl):
+    """The route thread forwards requests itself; the Trio task, asleep until its next chore
+    (a second away here), must still wake at the request's deadline and answer Timeout."""
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl, heartbeat_ms=60_000).start()
+        await bus.client("nav", provides=["nav"])  # joins, but never answers
+        caller = await bus.service(Service("hmi"))
+        for _ in range(3):
+            start = trio.current_time()
+            with pytest.raises(Timeout, match="caller's deadline"):  # the kernel's, not the SDK's
+                await caller.call("nav.route", Empty(), Empty, timeout=0.2)
+            assert trio.current_time() - start < 0.6
+        assert bus.router.requests_timed_out == 3
         nursery.cancel_scope.cancel()
 
 

@@ -20,7 +20,7 @@ class Bus:
     """A ROUTER run by a RouteThread, and DEALERs connected to it."""
 
     def __init__(self, ctx: zmq.Context, endpoint: str, impl, *, batch: int = 1000,
-                 slow_backlog: int = 10_000) -> None:
+                 slow_backlog: int = 10_000, inline=None) -> None:
         self.ctx = ctx
         self.impl = impl
         self.endpoint = endpoint
@@ -32,7 +32,8 @@ class Bus:
         self.table = impl.RouteTable(self._resolve)
         self.handed_over = threading.Semaphore(0)
         self.thread = RouteThread(impl.RouteLoop(self.router, self.table, batch),
-                                  self.handed_over.release, slow_backlog=slow_backlog)
+                                  self.handed_over.release, inline=inline,
+                                  slow_backlog=slow_backlog)
         self.dealers: list[zmq.Socket] = []
 
     def _resolve(self, route) -> None:
@@ -109,6 +110,30 @@ def test_everything_else_is_handed_over_in_order_and_kept_until_taken(ctx, endpo
             stranger.send_multipart([impl.pack_header(Kind.HELLO, "hello"), b"%d" % i])
         taken = bus.take_slow(50)
         assert [frames[2].bytes for frames in taken] == [b"%d" % i for i in range(50)]
+
+
+def test_messages_handled_in_the_thread_and_handed_over_keep_their_order(ctx, endpoint, impl):
+    processed: list[bytes] = []  # in the order the thread or the "Trio side" dealt with them
+
+    def inline(frames) -> bool:
+        payload = frames[2].bytes
+        if payload.startswith(b"trio"):
+            return False
+        processed.append(payload)
+        return True
+
+    with Bus(ctx, endpoint, impl, inline=inline) as bus:
+        stranger = bus.connect()
+        sent = [b"trio%d" % i if i % 7 == 3 else b"here%d" % i for i in range(200)]
+        for payload in sent:
+            stranger.send_multipart([impl.pack_header(Kind.HELLO, "hello"), payload])
+        deadline = time.monotonic() + DEADLINE_S
+        while len(processed) < len(sent):
+            assert time.monotonic() < deadline, f"processed {len(processed)}/{len(sent)}"
+            if bus.handed_over.acquire(timeout=0.05):
+                with bus.thread.exclusive():
+                    processed.extend(frames[2].bytes for frames in bus.thread.take_slow())
+        assert processed == sent
 
 
 def test_a_backed_up_slow_path_stops_the_reading_until_the_trio_side_catches_up(

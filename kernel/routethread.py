@@ -90,6 +90,8 @@ class RouteThread:
         table = self.loop.table
         batch, table.slow = table.slow, []
         self._handed_over = False
+        if len(batch) >= self.slow_backlog:
+            self._wake()  # it waits on the wake-up alone while backed up, not on the socket
         return batch
 
     def _acquire(self) -> None:
@@ -110,13 +112,12 @@ class RouteThread:
                 backed_up = self._drain()
                 if self._stopping:
                     return
-                (poll_wake if backed_up else poll_all).poll()
-                try:
+                ready = (poll_wake if backed_up else poll_all).poll()
+                if any(fd == self._wake_fd for fd, _ in ready):
                     os.eventfd_read(self._wake_fd)
-                except BlockingIOError:
-                    pass
-        except BaseException as exc:  # the Trio side re-raises it; the kernel must not go on
-            self.error = exc           # routing nothing in silence
+        except BaseException as exc:
+            # The Trio side re-raises it: a kernel that routes nothing must not go on silently.
+            self.error = exc
             self._on_slow()
 
     def _drain(self) -> bool:

@@ -152,6 +152,16 @@ def test_a_backed_up_slow_path_stops_the_reading_until_the_trio_side_catches_up(
         assert taken == 40
 
 
+def test_after_a_backlog_is_taken_the_thread_reads_the_socket_again(ctx, endpoint, impl):
+    with Bus(ctx, endpoint, impl, batch=1, slow_backlog=5) as bus:
+        stranger = bus.connect()
+        for i in range(5):
+            stranger.send_multipart([impl.pack_header(Kind.HELLO, "hello"), b"%d" % i])
+        assert len(bus.take_slow(5)) == 5  # the backlog was reached, then taken
+        stranger.send_multipart([impl.pack_header(Kind.HELLO, "hello"), b"later"])
+        assert [frames[2].bytes for frames in bus.take_slow(1)] == [b"later"]
+
+
 def test_the_trio_sides_sends_never_leave_a_publication_unrouted(ctx, endpoint, impl):
     """Any zmq call can consume the socket FD's edge; the Trio side sends while publications
     arrive, and every publication must still be routed at once."""

@@ -1,7 +1,7 @@
 """Chooses the hot path: the compiled extension when it is built, else the pure-Python twin.
 
 `CARNEL_PURE=1` forces the twin. This is the one place that decides; everything else imports
-`pack_header`, `parse_header`, `restamp` and `RouteLoop` from here.
+`pack_header`, `parse_header`, `restamp`, `RouteLoop`, `recv_batch` and `send_batch` from here.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def _implementation(name: str, wire, routeloop) -> SimpleNamespace:
         parse_header=wire.parse_header,
         restamp=wire.restamp,
         RouteLoop=routeloop.RouteLoop,
+        recv_batch=routeloop.recv_batch,
+        send_batch=routeloop.send_batch,
         RouteTable=routeloop.RouteTable,
         Route=routeloop.Route,
         Peer=routeloop.Peer,
@@ -60,6 +62,8 @@ pack_header = ACTIVE.pack_header
 parse_header = ACTIVE.parse_header
 restamp = ACTIVE.restamp
 RouteLoop = ACTIVE.RouteLoop
+recv_batch = ACTIVE.recv_batch
+send_batch = ACTIVE.send_batch
 RouteTable = ACTIVE.RouteTable
 Route = ACTIVE.Route
 Peer = ACTIVE.Peer

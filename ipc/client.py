@@ -172,13 +172,10 @@ class BusClient:
         the socket's linger then gives it time to reach the kernel."""
         if self.welcome is None:
             return
-        queue = self._outbox.queue
-        while queue:
-            try:
-                self._tsock.sock.send_multipart(queue[0], zmq.DONTWAIT, copy=False)
-            except zmq.ZMQError:
-                break  # the kernel's side is full or gone: what is left cannot be delivered
-            queue.popleft()
+        try:
+            _impl.send_batch(self._tsock.sock, self._outbox.queue)
+        except zmq.ZMQError:
+            pass  # the kernel's side is gone: what is left cannot be delivered
 
     def _say_goodbye(self) -> None:
         if self.welcome is None:
@@ -252,23 +249,12 @@ class BusClient:
         tsock = self._tsock
         sock = tsock.sock
         queue = self._outbox.queue
+        recv_batch, send_batch = _impl.recv_batch, _impl.send_batch
         while True:
-            sent = 0
-            while queue:
-                try:
-                    sock.send_multipart(queue[0], zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
-                queue.popleft()
-                sent += 1
+            sent = send_batch(sock, queue)
             if sent:
                 self._outbox.freed()
-            batch = []
-            while len(batch) < 1000:
-                try:
-                    batch.append(sock.recv_multipart(zmq.NOBLOCK, copy=False))
-                except zmq.Again:
-                    break
+            batch = recv_batch(sock, 1000)
             if batch:
                 self._dispatch(batch)
             if sent or batch:
@@ -278,11 +264,11 @@ class BusClient:
                 await tsock.wait(zmq.POLLIN | (zmq.POLLOUT if queue else 0))
             self._wake = None
 
-    def _dispatch(self, batch: list[list[zmq.Frame]]) -> None:
+    def _dispatch(self, batch: list[list]) -> None:
         parse = _impl.parse_header
         by_sink: dict[Sink, list[Delivery]] = {}
         for frames in batch:
-            # pyzmq Frames have the buffer protocol: parsing and decoding read them in place,
+            # Frames have the buffer protocol: parsing and decoding read them in place,
             # and no view is made per frame unless a handler asks for one (measured: ~2 us a
             # message less than making them up front).
             try:

@@ -6,7 +6,11 @@ tested by one suite. Use the active one through `carnel.ipc._impl`.
 The loop owns nothing: the router gives it the ROUTER socket and a RouteTable, and calls
 ``drain()`` whenever the socket may be readable. PUB messages from known peers are routed here;
 everything else (HELLO, SUB, REQ, unknown peers...) is appended to ``table.slow`` for the router's
-Python code, which runs in the same task right after ``drain()`` returns.
+Python code (kernel/router.py), which takes it once ``drain()`` has returned.
+
+``recv_batch(sock, limit)`` and ``send_batch(sock, queue)`` are the clients' side of the same
+work: every waiting message taken off a socket, each as a list of zero-copy frames, and a queue
+of messages handed to libzmq until it would block.
 
 What the router gets, from either twin: each ``table.slow`` entry is a list of the message's
 frames, ``[identity, header, payload, *attachments]`` (shorter if the message was), where
@@ -99,6 +103,34 @@ class RouteTable:
 
     def invalidate(self) -> None:
         self.generation += 1
+
+
+def recv_batch(sock: zmq.Socket, limit: int = 1000) -> list[list]:
+    """Up to `limit` whole messages waiting on `sock`, taken without blocking: each a list of
+    read-only frames (zmq.Frame here), as recv_multipart(copy=False) gives them."""
+    batch = []
+    recv = sock.recv_multipart
+    while len(batch) < limit:
+        try:
+            batch.append(recv(zmq.NOBLOCK, copy=False))
+        except zmq.Again:
+            break
+    return batch
+
+
+def send_batch(sock: zmq.Socket, queue) -> int:
+    """Send the messages at the front of `queue` (a deque of frame lists) until the socket would
+    block; removes the ones sent and returns how many."""
+    sent = 0
+    while queue:
+        try:
+            # libzmq admits or refuses a multipart message as a whole at its first frame.
+            sock.send_multipart(queue[0], zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            break
+        queue.popleft()
+        sent += 1
+    return sent
 
 
 def _for_router(frames: list, identity: bytes) -> list:

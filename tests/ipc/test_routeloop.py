@@ -5,6 +5,7 @@ between drains, the way the router waits on it.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 
@@ -543,3 +544,89 @@ def run(bus: Bus, ops: list[tuple]) -> dict:
 def test_twins_deliver_and_count_the_same_for_any_traffic(ctx, endpoints, impl, ops):
     with Bus(ctx, next(endpoints), PURE) as pure_bus, Bus(ctx, next(endpoints), impl) as bus:
         assert run(bus, ops) == run(pure_bus, ops)
+
+
+# -- the clients' drain ---------------------------------------------------------------------
+
+
+@given(messages=st.lists(st.lists(st.binary(max_size=300), min_size=1, max_size=4), max_size=30),
+       limit=st.integers(min_value=1, max_value=40))
+def test_recv_batch_takes_whole_messages_in_order_up_to_its_limit(ctx, impl, messages, limit):
+    sender, receiver = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    endpoint = f"inproc://recv-batch-{id(messages)}-{limit}"
+    try:
+        sender.bind(endpoint)
+        receiver.connect(endpoint)
+        for frames in messages:
+            sender.send_multipart(frames)
+        if messages:
+            assert receiver.poll(DEADLINE_MS, zmq.POLLIN)
+        got = []
+        while len(got) < len(messages):  # inproc: everything sent is already waiting
+            batch = impl.recv_batch(receiver, limit)
+            assert 0 < len(batch) <= limit
+            got += batch
+        assert [[bytes(frame) for frame in frames] for frames in got] == messages
+        assert impl.recv_batch(receiver, limit) == []
+    finally:
+        sender.close(linger=0)
+        receiver.close(linger=0)
+
+
+def test_recv_batch_frames_read_as_the_bytes_that_arrived(ctx, impl):
+    sender, receiver = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    try:
+        sender.bind("inproc://recv-batch-views")
+        receiver.connect("inproc://recv-batch-views")
+        sender.send_multipart([b"header", b"x" * MiB])
+        assert receiver.poll(DEADLINE_MS, zmq.POLLIN)
+        [[header, payload]] = impl.recv_batch(receiver)
+        assert len(payload) == MiB and memoryview(payload)[:3] == b"xxx"
+        assert header.bytes == b"header" and bytes(header.buffer) == b"header"
+    finally:
+        sender.close(linger=0)
+        receiver.close(linger=0)
+
+
+@given(messages=st.lists(st.lists(st.binary(max_size=300), min_size=1, max_size=4), max_size=30))
+def test_send_batch_sends_whole_messages_in_order_and_empties_the_queue(ctx, impl, messages):
+    sender, receiver = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    endpoint = f"inproc://send-batch-{id(messages)}"
+    try:
+        sender.bind(endpoint)
+        receiver.connect(endpoint)
+        queue = collections.deque(messages)
+        assert impl.send_batch(sender, queue) == len(messages)
+        assert not queue
+        got = [receiver.recv_multipart() for _ in messages]
+        assert got == messages
+    finally:
+        sender.close(linger=0)
+        receiver.close(linger=0)
+
+
+@pytest.mark.parametrize("size", [64, 2 * MiB])  # copied into libzmq / lent to it
+def test_send_batch_stops_at_the_high_water_mark_and_keeps_the_rest(ctx, impl, size):
+    sender, receiver = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    sender.setsockopt(zmq.SNDHWM, 5)
+    receiver.setsockopt(zmq.RCVHWM, 5)
+    try:
+        sender.bind(f"inproc://send-batch-hwm-{size}")
+        receiver.connect(f"inproc://send-batch-hwm-{size}")
+        big = memoryview(b"y" * size)
+        queue = collections.deque([[b"h", b"%d" % i, big] for i in range(40)])
+        sent = impl.send_batch(sender, queue)
+        assert 0 < sent < 40 and len(queue) == 40 - sent
+        got = []
+        while len(got) < 40:
+            if receiver.poll(0, zmq.POLLIN):
+                frames = receiver.recv_multipart()
+                assert frames[2] == bytes(big)
+                got.append(frames[1])
+            else:  # all read: the sender has room again once it hears so
+                assert sender.poll(DEADLINE_MS, zmq.POLLOUT), f"stalled at {len(got)}/40"
+            impl.send_batch(sender, queue)
+        assert got == [b"%d" % i for i in range(40)]
+    finally:
+        sender.close(linger=0)
+        receiver.close(linger=0)

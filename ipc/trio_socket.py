@@ -16,7 +16,9 @@ from __future__ import annotations
 import trio
 import zmq
 
-Frames = list[zmq.Frame]
+from carnel.ipc import _impl
+
+Frames = list  # read-only zero-copy frames: see carnel.ipc._impl.recv_batch
 
 
 class TrioSocket:
@@ -52,15 +54,9 @@ class TrioSocket:
         self._receiving = True
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
-            batch: list[Frames] = []
-            recv = self.sock.recv_multipart
             while True:
                 self._check_open()
-                while len(batch) < limit:
-                    try:
-                        batch.append(recv(zmq.NOBLOCK, copy=False))
-                    except zmq.Again:
-                        break
+                batch = _impl.recv_batch(self.sock, limit)
                 if batch:
                     break
                 await self.wait(zmq.POLLIN)

@@ -22,6 +22,9 @@ cdef extern from *:
 
     #define ZMQ_DONTWAIT 1
     #define ZMQ_SNDMORE 2
+    #define ZMQ_FD 14
+    #define ZMQ_EVENTS 15
+    #define ZMQ_POLLIN 1
 
     int zmq_errno(void);
     int zmq_msg_init(zmq_msg_t *msg_);
@@ -36,6 +39,7 @@ cdef extern from *:
     int zmq_msg_more(const zmq_msg_t *msg_);
     const char *zmq_msg_gets(const zmq_msg_t *msg_, const char *property_);
     int zmq_send(void *s_, const void *buf_, size_t len_, int flags_);
+    int zmq_getsockopt(void *s_, int option_, void *optval_, size_t *optvallen_);
     """
     ctypedef struct zmq_msg_t:
         pass
@@ -43,6 +47,9 @@ cdef extern from *:
     enum:
         ZMQ_DONTWAIT
         ZMQ_SNDMORE
+        ZMQ_FD
+        ZMQ_EVENTS
+        ZMQ_POLLIN
 
     int zmq_errno() nogil
     int zmq_msg_init(zmq_msg_t *msg) nogil
@@ -57,3 +64,4 @@ cdef extern from *:
     int zmq_msg_more(const zmq_msg_t *msg) nogil
     const char *zmq_msg_gets(const zmq_msg_t *msg, const char *prop) nogil
     int zmq_send(void *sock, const void *buf, size_t size, int flags) nogil
+    int zmq_getsockopt(void *sock, int option, void *value, size_t *size) nogil

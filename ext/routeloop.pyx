@@ -12,10 +12,11 @@ are found through dict keys cached by their bytes (a routing id, a subject) inst
 bytes object per message. Python objects appear only off that path: a slow-path hand-off, a kept
 value, a refusal, a new route.
 
-The GIL stays held: no libzmq call here blocks, and the loop reads Python objects between calls.
-It runs in the kernel's route thread (kernel/routethread.py), where a drain holds the router's Trio
-thread off for at most one batch; releasing and re-taking the GIL around each libzmq call would
-cost ~25 ns a call, a few percent of a message's cost, for nothing in return.
+The GIL stays held while routing: no libzmq call here blocks, and the loop reads Python objects
+between calls. It runs in the kernel's route thread (`serve`, kernel/routethread.py), where a
+drain holds the router's Trio thread off for at most one batch; releasing and re-taking the GIL
+around each libzmq call would cost ~25 ns a call, a few percent of a message's cost, for nothing
+in return. The thread releases it only to wait.
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_FillInfo, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -23,9 +24,10 @@ from cpython.dict cimport PyDict_GetItemWithError
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
-from libc.errno cimport EAGAIN, EHOSTUNREACH, EINTR
-from libc.stdint cimport uint8_t, uint32_t
-from libc.string cimport memcmp, memcpy
+from libc.errno cimport EAGAIN, EHOSTUNREACH, EINTR, errno
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memcmp, memcpy, strerror
+from posix.unistd cimport read
 
 cimport cython
 
@@ -36,6 +38,15 @@ from libzmq cimport *
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    enum:
+        POLLIN
+    int poll(pollfd *fds, unsigned long nfds, int timeout)
 
 BATCH = 1000  # bounds how long the router's Trio side waits for its turn
 
@@ -418,6 +429,64 @@ cdef class RouteLoop:
         Its own sends can consume the socket FD's edge-triggered signal: after a 0, re-read
         ZMQ_EVENTS and wait on the FD only while POLLIN is clear.
         """
+        return self._drain()
+
+    def serve(self, thread) -> None:
+        """The route thread's body (kernel/routethread.py's RouteThread is `thread`): drain
+        whenever the socket has messages, until `thread.stopping`.
+
+        The pure twin's loop, in C: a wake-up that finds one message (a round trip, a 1 MiB
+        payload) costs as much in the interpreter as in routing it. poll() runs without the GIL.
+        """
+        cdef pollfd fds[2]
+        cdef int zmq_fd = 0, rc
+        cdef size_t size = sizeof(int)
+        cdef uint64_t wakes
+        cdef Py_ssize_t backlog = thread.slow_backlog
+        cdef bint backed_up, more, hand_over
+        lock, turnstile = thread.lock, thread.turnstile
+        if self.sock.closed or zmq_getsockopt(self.handle, ZMQ_FD, &zmq_fd, &size) < 0:
+            raise zmq.ZMQError(zmq.ENOTSOCK)
+        fds[0].fd = thread.wake_fd
+        fds[0].events = POLLIN
+        fds[1].fd = zmq_fd
+        fds[1].events = POLLIN
+        while True:
+            while True:
+                with turnstile:
+                    lock.acquire()
+                try:
+                    if thread.stopping:
+                        return
+                    backed_up = len(self.table.slow) >= backlog
+                    more = False
+                    if not backed_up:
+                        more = self._drain() >= self.batch or self._readable()
+                    hand_over = len(self.table.slow) > 0 and thread.hand_over()
+                finally:
+                    lock.release()
+                if hand_over:
+                    thread.on_slow()
+                if not more:
+                    break
+            # While backed up it waits on the wake-up alone, which take_slow() sends.
+            with nogil:
+                rc = poll(fds, 1 if backed_up else 2, -1)
+            if rc < 0:
+                if errno == EINTR:
+                    continue
+                raise OSError(errno, strerror(errno))
+            if fds[0].revents & POLLIN:
+                read(fds[0].fd, &wakes, sizeof(wakes))
+
+    cdef bint _readable(self) except -1:
+        cdef int events = 0
+        cdef size_t size = sizeof(int)
+        if zmq_getsockopt(self.handle, ZMQ_EVENTS, &events, &size) < 0:
+            raise zmq.ZMQError(zmq_errno())
+        return events & ZMQ_POLLIN != 0
+
+    cdef Py_ssize_t _drain(self) except -1:
         cdef RouteTable table = self.table
         cdef Py_ssize_t handled = 0, n
         if self.sock.closed:

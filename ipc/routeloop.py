@@ -3,10 +3,11 @@
 Twin of ext/routeloop.pyx; both are driven by the kernel's router through the same interface and
 tested by one suite. Use the active one through `carnel.ipc._impl`.
 
-The loop owns nothing: the router gives it the ROUTER socket and a RouteTable, and calls
-``drain()`` whenever the socket may be readable. PUB messages from known peers are routed here;
-everything else (HELLO, SUB, REQ, unknown peers...) is appended to ``table.slow`` for the router's
-Python code (kernel/router.py), which takes it once ``drain()`` has returned.
+The loop owns nothing: the router gives it the ROUTER socket and a RouteTable, and runs
+``serve(thread)`` in the kernel's route thread, which calls ``drain()`` whenever the socket may
+be readable. PUB messages from known peers are routed here; everything else (HELLO, SUB, REQ,
+unknown peers...) is appended to ``table.slow`` for the router's Python code (kernel/router.py),
+which takes it once ``drain()`` has returned.
 
 ``recv_batch(sock, limit)`` and ``send_batch(sock, queue)`` are the clients' side of the same
 work: every waiting message taken off a socket, each as a list of zero-copy frames, and a queue
@@ -32,6 +33,8 @@ under ``malformed.<wire reason>``, ``too_large`` and ``denied.publish``.
 """
 from __future__ import annotations
 
+import os
+import select
 from collections.abc import Callable
 
 import zmq
@@ -216,6 +219,44 @@ class RouteLoop:
                 route.retained = [stamped, *frames[2:]]
             self._fan_out(route, stamped, frames, size)
         return handled
+
+    def serve(self, thread) -> None:
+        """The route thread's body (kernel/routethread.py's RouteThread is `thread`): drain
+        whenever the socket has messages, until `thread.stopping`.
+
+        It waits in poll() on the socket's FD and the thread's wake-up fd, with the GIL released.
+        The FD is edge-triggered and any zmq call can consume its signal, so it waits only once
+        ZMQ_EVENTS says nothing is readable. While `slow_backlog` messages wait for the slow
+        path it stops reading and waits on the wake-up alone, which `take_slow()` sends.
+        """
+        sock, wake_fd = self.sock, thread.wake_fd
+        wait_any = select.poll()
+        wait_any.register(wake_fd, select.POLLIN)
+        wait_any.register(sock.getsockopt(zmq.FD), select.POLLIN)
+        wait_wake = select.poll()
+        wait_wake.register(wake_fd, select.POLLIN)
+        while True:
+            while True:
+                with thread.turnstile:
+                    thread.lock.acquire()
+                try:
+                    if thread.stopping:
+                        return
+                    backed_up = len(self.table.slow) >= thread.slow_backlog
+                    more = False
+                    if not backed_up:
+                        more = (self.drain() >= self.batch
+                                or bool(sock.getsockopt(zmq.EVENTS) & zmq.POLLIN))
+                    hand_over = bool(self.table.slow) and thread.hand_over()
+                finally:
+                    thread.lock.release()
+                if hand_over:
+                    thread.on_slow()
+                if not more:
+                    break
+            ready = (wait_wake if backed_up else wait_any).poll()
+            if any(fd == wake_fd for fd, _ in ready):
+                os.eventfd_read(wake_fd)
 
     def _fan_out(self, route: Route, stamped: bytes, frames: list, size: int) -> None:
         out = [None, stamped, *frames[2:]]

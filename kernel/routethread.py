@@ -19,7 +19,6 @@ waiting; otherwise the next arrival signals the FD again.
 from __future__ import annotations
 
 import os
-import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +31,8 @@ SLOW_BACKLOG = 10_000
 
 
 class RouteThread:
-    """Runs `loop.drain()` whenever the socket has messages; hands the slow path to `on_slow`.
+    """Runs the loop's `serve(self)` in a thread: drains whenever the socket has messages, and
+    hands the slow path to `on_slow`.
 
     `on_slow()` is called from this thread, once per hand-over until `take_slow()` collects it,
     and once more if the loop fails (then `error` holds the exception): it must be thread-safe,
@@ -42,6 +42,10 @@ class RouteThread:
     and says whether it did: the hand-over to Trio costs ~60 us, most of a request's way
     through the kernel. Messages keep their order: once one is handed over, the ones after it
     follow it until `take_slow()` has collected them.
+
+    What `serve` reads here (both twins, ipc/routeloop.py and ext/routeloop.pyx): `lock` and
+    `turnstile`, `wake_fd`, `slow_backlog`, `stopping`, and it calls `hand_over()` and
+    `on_slow()`.
     """
 
     def __init__(self, loop, on_slow: Callable[[], None], *,
@@ -49,16 +53,15 @@ class RouteThread:
                  slow_backlog: int = SLOW_BACKLOG) -> None:
         self.loop = loop
         self.slow_backlog = slow_backlog
-        self._inline = inline
+        self.on_slow = on_slow
         self.error: BaseException | None = None
-        self._on_slow = on_slow
+        self.stopping = False
+        self.lock = threading.Lock()
+        self.turnstile = threading.Lock()
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._inline = inline
         self._sock: zmq.Socket = loop.sock
-        self._zmq_fd = self._sock.getsockopt(zmq.FD)
-        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self._lock = threading.Lock()
-        self._turnstile = threading.Lock()
         self._handed_over = False  # on_slow was called and take_slow has not run since
-        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="carnel-route", daemon=True)
 
     def start(self) -> None:
@@ -66,16 +69,17 @@ class RouteThread:
 
     def stop(self) -> None:
         """Stop the thread and wait for it; the socket is the caller's to close afterwards."""
-        self._stopping = True
+        self.stopping = True
         self._wake()
         if self._thread.is_alive():
             self._thread.join()
-        os.close(self._wake_fd)
+        os.close(self.wake_fd)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the socket and the route table: the loop does not run until this ends."""
-        self._acquire()
+        with self.turnstile:
+            self.lock.acquire()
         try:
             yield
         finally:
@@ -83,7 +87,7 @@ class RouteThread:
                 if not self._sock.closed and self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                     self._wake()
             finally:
-                self._lock.release()
+                self.lock.release()
 
     def take_slow(self) -> list:
         """The messages handed over to the slow path so far; call inside `exclusive()`."""
@@ -94,60 +98,29 @@ class RouteThread:
             self._wake()  # it waits on the wake-up alone while backed up, not on the socket
         return batch
 
-    def _acquire(self) -> None:
-        with self._turnstile:
-            self._lock.acquire()
+    def hand_over(self) -> bool:
+        """Called by `serve` holding the lock while the slow path has messages: handles what it
+        can inline, and says whether `on_slow()` is due (once per batch until it is taken)."""
+        if self._handed_over:
+            return False
+        slow = self.loop.table.slow
+        if self._inline is not None:
+            handled = 0
+            for frames in slow:
+                if not self._inline(frames):
+                    break
+                handled += 1
+            del slow[:handled]
+        self._handed_over = bool(slow)
+        return self._handed_over
 
     def _wake(self) -> None:
-        os.eventfd_write(self._wake_fd, 1)
+        os.eventfd_write(self.wake_fd, 1)
 
     def _run(self) -> None:
-        poll_all = select.poll()
-        poll_all.register(self._zmq_fd, select.POLLIN)
-        poll_all.register(self._wake_fd, select.POLLIN)
-        poll_wake = select.poll()  # while the slow path is backed up: not the socket
-        poll_wake.register(self._wake_fd, select.POLLIN)
         try:
-            while True:
-                backed_up = self._drain()
-                if self._stopping:
-                    return
-                ready = (poll_wake if backed_up else poll_all).poll()
-                if any(fd == self._wake_fd for fd, _ in ready):
-                    os.eventfd_read(self._wake_fd)
+            self.loop.serve(self)
         except BaseException as exc:
             # The Trio side re-raises it: a kernel that routes nothing must not go on silently.
             self.error = exc
-            self._on_slow()
-
-    def _drain(self) -> bool:
-        """Route until no message waits; True if it stopped because the slow path is backed up."""
-        loop, table, sock = self.loop, self.loop.table, self._sock
-        while True:
-            self._acquire()
-            try:
-                if self._stopping:
-                    return False
-                backed_up = len(table.slow) >= self.slow_backlog
-                more = False
-                if not backed_up:
-                    more = (loop.drain() >= loop.batch
-                            or bool(sock.getsockopt(zmq.EVENTS) & zmq.POLLIN))
-                if table.slow and self._inline is not None and not self._handed_over:
-                    self._handle_inline(table.slow)
-                hand_over = bool(table.slow) and not self._handed_over
-                self._handed_over |= hand_over
-            finally:
-                self._lock.release()
-            if hand_over:
-                self._on_slow()
-            if not more:
-                return backed_up
-
-    def _handle_inline(self, slow: list) -> None:
-        handled = 0
-        for frames in slow:
-            if not self._inline(frames):
-                break
-            handled += 1
-        del slow[:handled]
+            self.on_slow()

@@ -208,28 +208,21 @@ def test_the_trio_side_gets_its_turn_while_the_loop_is_flooded(ctx, endpoint, im
             flooder.join()
 
 
-class Failing:
-    """A loop whose drain fails, on a real socket."""
-
-    batch = 1000
-
-    def __init__(self, sock: zmq.Socket, table) -> None:
-        self.sock = sock
-        self.table = table
-
-    def drain(self) -> int:
-        raise zmq.ZMQError(zmq.EFSM)
+class ResolveFails(Exception):
+    pass
 
 
 def test_a_failing_loop_stops_the_thread_and_says_why(ctx, endpoint, impl):
-    router = ctx.socket(zmq.ROUTER)
-    router.bind(endpoint)
-    failed = threading.Event()
-    thread = RouteThread(Failing(router, impl.RouteTable(lambda route: None)), failed.set)
-    thread.start()
-    try:
-        assert failed.wait(DEADLINE_S)
-        assert isinstance(thread.error, zmq.ZMQError)
-    finally:
-        thread.stop()
-        router.close(linger=0)
+    with Bus(ctx, endpoint, impl) as bus:
+        gps = bus.join("gps")
+
+        def broken_resolve(route) -> None:
+            raise ResolveFails(route.subject)
+
+        bus.table.resolve = broken_resolve
+        bus.table.invalidate()
+        gps.send_multipart([impl.pack_header(Kind.PUB, "gps.fix"), b"fix"])
+        assert bus.handed_over.acquire(timeout=DEADLINE_S), "the failure was not reported"
+        assert isinstance(bus.thread.error, ResolveFails)
+        bus.thread._thread.join(DEADLINE_S)
+        assert not bus.thread._thread.is_alive()

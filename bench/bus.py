@@ -21,11 +21,14 @@ router cases publish the answer on another subject, the SDK case is `call()` to 
 
 Each case sends its messages in rounds and reports the median round, with the spread of the
 rounds beside it: at 1 MiB one round takes a fraction of a second and two runs of the same
-case can differ by a third on these machines.
+case can differ by a third on these machines. Round trips are timed in blocks. Every case's
+processes are up at once and the cases take turns, round by round and block by block, so a
+ratio compares cases measured in the same minutes rather than one after the other.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -47,20 +50,30 @@ name = "bench"
 
 [process.bench-send]
 module = "bench"
-publish = ["bench.data", "bench.ping"]
-subscribe = ["bench.pong"]
+publish = ["bench.data"]
 call = ["bench.echo"]
 
 [process.bench-recv]
 module = "bench"
-subscribe = ["bench.data", "bench.ping"]
-publish = ["bench.pong"]
+subscribe = ["bench.data"]
 provide = ["bench"]
+
+[process.bench-ping]
+module = "bench"
+publish = ["bench.ping"]
+subscribe = ["bench.pong"]
+
+[process.bench-echo]
+module = "bench"
+subscribe = ["bench.ping"]
+publish = ["bench.pong"]
 """
 SIZES = (64, 2**20)
 # Once a round's messages stop coming, how long until the rest count as dropped: far longer
 # than the queues on the way take to drain.
 ROUND_IDLE_MS = 500
+# Round trips are timed in this many blocks, the cases taking turns.
+PING_BLOCKS = 10
 
 
 class Payload(msgspec.Struct, frozen=True, kw_only=True, tag="bench"):
@@ -102,8 +115,6 @@ def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
 
 def role_router(endpoint: str, secure: bool) -> None:
     import trio
-
-    from carnel.ipc import _impl
     from carnel.kernel.access import AccessControl, access_control
     from carnel.kernel.credentials import CredentialStore
     from carnel.kernel.image import parse_image
@@ -168,11 +179,12 @@ def role_send(endpoint: str, bind: bool, count: int, size: int, broker: bool) ->
         print("sent", flush=True)
 
 
-def role_receive(endpoint: str, bind: bool, count: int, rounds: int, broker: bool) -> None:
+def role_receive(endpoint: str, bind: bool, count: int, broker: bool) -> None:
     """Drain in batches (NOBLOCK until EAGAIN), then poll: the loop every case shares.
 
-    One result per round: a round ends with its `count`th message, or once nothing more
-    arrives (the rest was dropped on the way: count what came).
+    One round each time the orchestrator says go, and its result: a round ends with its
+    `count`th message, or once nothing more arrives (the rest was dropped on the way: count
+    what came).
     """
     sock = dealer(endpoint, bind)
     if broker:
@@ -181,7 +193,7 @@ def role_receive(endpoint: str, bind: bool, count: int, rounds: int, broker: boo
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
     recv = sock.recv_multipart
-    for _ in range(rounds):
+    while sys.stdin.readline():
         got = 0
         nbytes = 0
         first = last = 0.0
@@ -207,7 +219,7 @@ def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
     sock = dealer(endpoint, bind)
     pong = None
     if broker:
-        join(sock, "bench-recv", ["bench.ping"])
+        join(sock, "bench-echo", ["bench.ping"])
         pong = header_for("bench.pong")
     print("ready", flush=True)
     while True:
@@ -217,27 +229,28 @@ def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
         sock.send_multipart(frames, copy=False)
 
 
-def role_ping(endpoint: str, bind: bool, rounds: int, size: int, broker: bool) -> None:
+def role_ping(endpoint: str, bind: bool, size: int, broker: bool) -> None:
+    """Each line from the orchestrator is a number of round trips to time: their samples, in us."""
     sock = dealer(endpoint, bind)
     if broker:
-        join(sock, "bench-send", ["bench.pong"])
+        join(sock, "bench-ping", ["bench.pong"])
     header = header_for("bench.ping")
     payload = b"p" * size
     print("ready", flush=True)
-    sys.stdin.readline()
-    samples = []
-    for i in range(rounds + rounds // 10):
-        start = time.perf_counter_ns()
-        sock.send_multipart([header, payload], copy=size > 4096)
-        sock.recv_multipart(copy=False)
-        if i >= rounds // 10:  # the first tenth warms up
+    while line := sys.stdin.readline():
+        samples = []
+        for _ in range(int(line)):
+            start = time.perf_counter_ns()
+            sock.send_multipart([header, payload], copy=size > 4096)
+            sock.recv_multipart(copy=False)
             samples.append((time.perf_counter_ns() - start) / 1000)
-    print(json.dumps({"samples": samples}), flush=True)
+        print(json.dumps({"samples": samples}), flush=True)
 
 
-def role_sdk(endpoint: str, part: str, count: int, size: int, rounds: int, pings: int) -> None:
+def role_sdk(endpoint: str, part: str, count: int, size: int) -> None:
+    """One Service each side: the sender's lines are "send" (a round of `count` publications)
+    or a number of `call()`s to time; the receiver's lines each start a round."""
     import trio
-
     from carnel.ipc import Service
     from carnel.ipc.settings import Credential, ProcessSettings
 
@@ -273,21 +286,18 @@ def role_sdk(endpoint: str, part: str, count: int, size: int, rounds: int, pings
         print(json.dumps({"received": got["n"], "bytes": got["bytes"],
                           "seconds": got["last"] - got["first"]}), flush=True)
 
-    async def send_rounds() -> None:
-        body = b"p" * size
-        for _ in range(rounds):
-            await trio.to_thread.run_sync(sys.stdin.readline)
+    async def send(line: str) -> None:
+        msg = Payload(index=0, body=b"p" * size)
+        if line == "send":
             for i in range(count):
-                await svc.publish("bench.data", Payload(index=i, body=body))
+                await svc.publish("bench.data", Payload(index=i, body=msg.body))
             print("sent", flush=True)
-        await trio.to_thread.run_sync(sys.stdin.readline)
+            return
         samples = []
-        msg = Payload(index=0, body=body)
-        for i in range(pings + pings // 10):
+        for _ in range(int(line)):
             start = time.perf_counter_ns()
             await svc.call("bench.echo", msg, Payload, timeout=10)
-            if i >= pings // 10:
-                samples.append((time.perf_counter_ns() - start) / 1000)
+            samples.append((time.perf_counter_ns() - start) / 1000)
         print(json.dumps({"samples": samples}), flush=True)
 
     async def main() -> None:
@@ -298,12 +308,8 @@ def role_sdk(endpoint: str, part: str, count: int, size: int, rounds: int, pings
         async with trio.open_nursery() as nursery:
             await nursery.start(svc.serve, settings)
             print("ready", flush=True)
-            if part == "recv":
-                for _ in range(rounds):
-                    await receive_round()
-                await trio.sleep_forever()  # go on answering bench.echo until stopped
-            else:
-                await send_rounds()
+            while line := (await trio.to_thread.run_sync(sys.stdin.readline)).strip():
+                await (receive_round() if part == "recv" else send(line))
             nursery.cancel_scope.cancel()
 
     trio.run(main)
@@ -325,8 +331,8 @@ class Proc:
             raise SystemExit(f"bench: a helper process said {line!r}, expected {word!r}")
         return line
 
-    def say(self) -> None:
-        self.p.stdin.write("go\n")
+    def say(self, line: str) -> None:
+        self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
 
     def result(self) -> dict:
@@ -339,96 +345,140 @@ class Proc:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its threads (libzmq's I/O threads included)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of a process, all its threads (libzmq's I/O threads included), to the
+    nanosecond: /proc/<pid>/stat counts in clock ticks, too coarse for a short round."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except FileNotFoundError:  # the thread ended meanwhile
+            pass
+    return total / 1e9
 
 
-def run_case(case: str, size: int, count: int, rounds: int, pings: int, tmp: str) -> dict:
-    """`rounds` throughput rounds of `count` messages (the median round is reported), then
-    `pings` round trips."""
-    a, b = f"ipc://{tmp}/a.sock", f"ipc://{tmp}/b.sock"
-    procs: list[Proc] = []
-    try:
-        broker = case.startswith("router") or case == "sdk"
-        secrets: dict[str, str] = {}
-        if broker:
-            pure = case == "router_pure"
-            secure = case != "router_open"
-            server = Proc("router", a, str(int(secure)),
-                          env={"CARNEL_PURE": "1"} if pure else None)
-            procs.append(server)
-            secrets = json.loads(server.expect("ready").split(" ", 1)[1])
-        elif case == "cproxy":
-            server = Proc("cproxy", a, b)
-            procs.append(server)
-            server.expect("ready")
-        send_ep = a
-        recv_ep = b if case == "cproxy" else a
-        recv_bind = case == "direct"
+class CaseRun:
+    """One case's processes for one payload size, started once and then driven round by round.
 
-        def as_(name: str) -> dict | None:
-            return {"BENCH_USER": name, "BENCH_SECRET": secrets[name]} if name in secrets else None
+    Throughput has a broker (none for direct), a sender and a receiver; round trips have a
+    broker of their own, a pinger and an echo (the SDK case: one Service each side does both).
+    Every case's processes are up at once and idle until told to go, so the rounds of all cases
+    alternate and share whatever the machine is doing meanwhile.
+    """
 
-        if case == "sdk":
-            shape = (str(count), str(size), str(rounds), str(pings))
-            receiver = Proc("sdk", a, "recv", *shape, env=as_("bench-recv"))
-            procs.append(receiver)
-            receiver.expect("ready")
-            sender = Proc("sdk", a, "send", *shape, env=as_("bench-send"))
-        else:
-            receiver = Proc("receive", recv_ep, str(int(recv_bind)), str(count), str(rounds),
-                            str(int(broker)), env=as_("bench-recv"))
-            procs.append(receiver)
-            receiver.expect("ready")
-            sender = Proc("send", send_ep, "0", str(count), str(size), str(int(broker)),
-                          env=as_("bench-send"))
-        procs.append(sender)
-        sender.expect("ready")
-        cpu_before = cpu_seconds(server.p.pid) if case != "direct" else 0.0
-        got = []
-        for _ in range(rounds):
-            sender.say()
-            sender.expect("sent")
-            got.append(receiver.result())
-        broker_cpu = cpu_seconds(server.p.pid) - cpu_before if case != "direct" else None
-        if case == "sdk":
-            sender.say()
-            samples = sender.result()["samples"]
-        else:
-            sender.stop()
-            receiver.stop()
-            echo = Proc("echo", recv_ep, str(int(recv_bind)), str(int(broker)),
-                        env=as_("bench-recv"))
-            procs.append(echo)
-            echo.expect("ready")
-            ping = Proc("ping", send_ep, "0", str(pings), str(size), str(int(broker)),
-                        env=as_("bench-send"))
-            procs.append(ping)
-            ping.expect("ready")
-            ping.say()
-            samples = ping.result()["samples"]
-    finally:
-        for proc in procs:
+    def __init__(self, case: str, size: int, count: int, tmp: str) -> None:
+        self.case, self.size, self.count, self.tmp = case, size, count, tmp
+        self.procs: list[Proc] = []
+        self.rounds: list[dict] = []
+        self.samples: list[float] = []
+        self.broker_cpu = 0.0
+
+    def start(self) -> None:
+        size, count = str(self.size), str(self.count)
+        self.broker, send_ep, recv_ep, secrets = self._broker("data")
+        as_ = functools.partial(self._as, secrets)
+        if self.case == "sdk":
+            self.receiver = self._start("sdk", send_ep, "recv", count, size, env=as_("bench-recv"))
+            self.sender = self._start("sdk", send_ep, "send", count, size, env=as_("bench-send"))
+            self.pinger = self.sender
+            return
+        joins = str(int(self.case.startswith("router")))  # a raw client's handshake with the kernel
+        bind = str(int(self.case == "direct"))
+        self.receiver = self._start("receive", recv_ep, bind, count, joins,
+                                    env=as_("bench-recv"))
+        self.sender = self._start("send", send_ep, "0", count, size, joins,
+                                  env=as_("bench-send"))
+        _, send_ep, recv_ep, secrets = self._broker("rtt")
+        as_ = functools.partial(self._as, secrets)
+        self._start("echo", recv_ep, bind, joins, env=as_("bench-echo"))
+        self.pinger = self._start("ping", send_ep, "0", size, joins, env=as_("bench-ping"))
+
+    def throughput_round(self) -> None:
+        before = cpu_seconds(self.broker.p.pid) if self.broker else 0.0
+        self.receiver.say("go")
+        self.sender.say("send")
+        self.sender.expect("sent")
+        self.rounds.append(self.receiver.result())
+        if self.broker:
+            self.broker_cpu += cpu_seconds(self.broker.p.pid) - before
+
+    def round_trips(self, count: int) -> list[float]:
+        self.pinger.say(str(count))
+        return self.pinger.result()["samples"]
+
+    def stop(self) -> None:
+        for proc in self.procs:
             proc.stop()
-    rates = [r["received"] / r["seconds"] if r["seconds"] else 0.0 for r in got]
-    median = sorted(range(rounds), key=rates.__getitem__)[rounds // 2]
-    delivered = sum(r["received"] for r in got)
-    seconds = got[median]["seconds"] or float("nan")
-    return {
-        "case": case, "size": size,
-        "msgs_per_s": round(rates[median]),
-        "mb_per_s": round(got[median]["bytes"] / seconds / 1e6, 1),
-        "rounds_msgs_per_s": [round(rate) for rate in rates],
-        "delivered": delivered, "sent": count * rounds,
-        # What the broker could forward with a whole core: the ceiling once the endpoints
-        # (Python loops here) are not the bottleneck.
-        "broker_cpu_us_per_msg": round(broker_cpu / delivered * 1e6, 2)
-        if broker_cpu else None,
-        "rtt_p50_us": round(statistics.median(samples), 1),
-        "rtt_p99_us": round(statistics.quantiles(samples, n=100)[98], 1),
-    }
+
+    def result(self) -> dict:
+        rates = [r["received"] / r["seconds"] if r["seconds"] else 0.0 for r in self.rounds]
+        median = sorted(range(len(rates)), key=rates.__getitem__)[len(rates) // 2]
+        delivered = sum(r["received"] for r in self.rounds)
+        seconds = self.rounds[median]["seconds"] or float("nan")
+        return {
+            "case": self.case, "size": self.size,
+            "msgs_per_s": round(rates[median]),
+            "mb_per_s": round(self.rounds[median]["bytes"] / seconds / 1e6, 1),
+            "rounds_msgs_per_s": [round(rate) for rate in rates],
+            "delivered": delivered, "sent": self.count * len(self.rounds),
+            # What the broker could forward with a whole core: the ceiling once the endpoints
+            # (Python loops here) are not the bottleneck.
+            "broker_cpu_us_per_msg": round(self.broker_cpu / delivered * 1e6, 2)
+            if self.broker_cpu and delivered else None,
+            "rtt_p50_us": round(statistics.median(self.samples), 1),
+            "rtt_p99_us": round(statistics.quantiles(self.samples, n=100)[98], 1),
+        }
+
+    def _start(self, *args: str, env: dict | None = None) -> Proc:
+        proc = Proc(*args, env=env)
+        self.procs.append(proc)
+        proc.expect("ready")
+        return proc
+
+    def _broker(self, purpose: str) -> tuple[Proc | None, str, str, dict[str, str]]:
+        """A broker for this case: its process, the endpoints its senders and its receivers
+        use, and the credentials it issued (by client name)."""
+        a = f"ipc://{self.tmp}/{self.case}-{self.size}-{purpose}-a.sock"
+        b = f"ipc://{self.tmp}/{self.case}-{self.size}-{purpose}-b.sock"
+        if self.case == "direct":
+            return None, a, a, {}
+        if self.case == "cproxy":
+            return self._start("cproxy", a, b), a, b, {}
+        secure = self.case != "router_open"
+        proc = Proc("router", a, str(int(secure)),
+                    env={"CARNEL_PURE": "1"} if self.case == "router_pure" else None)
+        self.procs.append(proc)
+        return proc, a, a, json.loads(proc.expect("ready").split(" ", 1)[1])
+
+    @staticmethod
+    def _as(secrets: dict[str, str], name: str) -> dict | None:
+        return {"BENCH_USER": name, "BENCH_SECRET": secrets[name]} if name in secrets else None
+
+
+def measure(cases: list[str], size: int, count: int, rounds: int, pings: int, tmp: str,
+            say=lambda text: None) -> list[dict]:
+    """Every case at one size: throughput rounds, then round trips in blocks, the cases taking
+    turns (in a rotating order) so that no case gets the machine's quiet or busy spell alone."""
+    runs = [CaseRun(case, size, count, tmp) for case in cases]
+    try:
+        for run in runs:
+            say(f"{size} B: starting {run.case}")
+            run.start()
+        for i in range(rounds):
+            say(f"{size} B: throughput round {i + 1}/{rounds}")
+            for run in runs[i % len(runs):] + runs[:i % len(runs)]:
+                run.throughput_round()
+        for run in runs:
+            run.round_trips(max(1, pings // 10))  # warm-up, not counted
+        for i in range(PING_BLOCKS):
+            say(f"{size} B: round trips {i + 1}/{PING_BLOCKS}")
+            for run in runs[i % len(runs):] + runs[:i % len(runs)]:
+                run.samples += run.round_trips(max(1, pings // PING_BLOCKS))
+        return [run.result() for run in runs]
+    finally:
+        for run in runs:
+            run.stop()
+
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--role":
@@ -445,13 +495,13 @@ def main() -> None:
         elif role == "send":
             role_send(args[0], args[1] == "1", int(args[2]), int(args[3]), args[4] == "1")
         elif role == "receive":
-            role_receive(args[0], args[1] == "1", int(args[2]), int(args[3]), args[4] == "1")
+            role_receive(args[0], args[1] == "1", int(args[2]), args[3] == "1")
         elif role == "echo":
             role_echo(args[0], args[1] == "1", args[2] == "1")
         elif role == "ping":
-            role_ping(args[0], args[1] == "1", int(args[2]), int(args[3]), args[4] == "1")
+            role_ping(args[0], args[1] == "1", int(args[2]), args[3] == "1")
         elif role == "sdk":
-            role_sdk(args[0], args[1], int(args[2]), int(args[3]), int(args[4]), int(args[5]))
+            role_sdk(args[0], args[1], int(args[2]), int(args[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -476,14 +526,14 @@ def main() -> None:
         rounds = dict.fromkeys(SIZES, opts.rounds)
     pings = {64: 1000 if opts.quick else 5000, 2**20: 100 if opts.quick else 500}
     results = []
+    progress = (lambda text: None) if opts.json else (
+        lambda text: print(f"  {text} ...", file=sys.stderr, flush=True))
     with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
         for size in sizes:
-            for case in cases:
-                if not opts.json:
-                    print(f"  {case} {size} B ...", file=sys.stderr, flush=True)
-                result = run_case(case, size, counts[size], rounds[size], pings[size], tmp)
-                results.append(result)
-                if opts.json:
+            measured = measure(cases, size, counts[size], rounds[size], pings[size], tmp, progress)
+            results += measured
+            if opts.json:
+                for result in measured:
                     print(json.dumps(result), flush=True)
     if not opts.json:
         print_table(results)

@@ -113,11 +113,12 @@ def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
         sock.recv_multipart()
 
 
-def role_router(endpoint: str, secure: bool) -> None:
+def role_router(endpoint: str, secure: bool, router_cpu: str) -> None:
     import trio
     from carnel.kernel.access import AccessControl, access_control
     from carnel.kernel.credentials import CredentialStore
     from carnel.kernel.image import parse_image
+    from carnel.kernel.placement import router_cpu as resolve_cpu
     from carnel.kernel.router import Router, RouterSettings
     from carnel.kernel.zap import ZapHandler
 
@@ -125,8 +126,9 @@ def role_router(endpoint: str, secure: bool) -> None:
         ctx = zmq.Context.instance()
         image = parse_image(ACCESS_IMAGE, "bench.toml")
         access = access_control(image) if secure else AccessControl.allow_all()
+        cpu = resolve_cpu(int(router_cpu) if router_cpu.isdigit() else router_cpu)
         router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=600_000,
-                                            authenticate=secure), access=access)
+                                            authenticate=secure, cpu=cpu), access=access)
         store = CredentialStore()
         secrets = {spec.name: store.issue(spec.name).decode() for spec in image.processes}
         async with trio.open_nursery() as nursery:
@@ -366,8 +368,9 @@ class CaseRun:
     alternate and share whatever the machine is doing meanwhile.
     """
 
-    def __init__(self, case: str, size: int, count: int, tmp: str) -> None:
+    def __init__(self, case: str, size: int, count: int, tmp: str, router_cpu: str) -> None:
         self.case, self.size, self.count, self.tmp = case, size, count, tmp
+        self.router_cpu = router_cpu
         self.procs: list[Proc] = []
         self.rounds: list[dict] = []
         self.samples: list[float] = []
@@ -445,7 +448,7 @@ class CaseRun:
         if self.case == "cproxy":
             return self._start("cproxy", a, b), a, b, {}
         secure = self.case != "router_open"
-        proc = Proc("router", a, str(int(secure)),
+        proc = Proc("router", a, str(int(secure)), self.router_cpu,
                     env={"CARNEL_PURE": "1"} if self.case == "router_pure" else None)
         self.procs.append(proc)
         return proc, a, a, json.loads(proc.expect("ready").split(" ", 1)[1])
@@ -456,10 +459,10 @@ class CaseRun:
 
 
 def measure(cases: list[str], size: int, count: int, rounds: int, pings: int, tmp: str,
-            say=lambda text: None) -> list[dict]:
+            router_cpu: str, say=lambda text: None) -> list[dict]:
     """Every case at one size: throughput rounds, then round trips in blocks, the cases taking
     turns (in a rotating order) so that no case gets the machine's quiet or busy spell alone."""
-    runs = [CaseRun(case, size, count, tmp) for case in cases]
+    runs = [CaseRun(case, size, count, tmp, router_cpu) for case in cases]
     try:
         for run in runs:
             say(f"{size} B: starting {run.case}")
@@ -489,7 +492,7 @@ def main() -> None:
         logs.configure("json", stream=sys.stderr, level=logging.WARNING)
         role, *args = sys.argv[2:]
         if role == "router":
-            role_router(args[0], args[1] == "1")
+            role_router(args[0], args[1] == "1", args[2])
         elif role == "cproxy":
             role_cproxy(*args)
         elif role == "send":
@@ -513,7 +516,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None,
                         help="throughput rounds per case, the median reported "
                              "(default 3, with --quick 3 at 1 MiB and 1 at 64 B)")
+    parser.add_argument("--router-cpu", default="auto",
+                        help="the kernel router's [bus] router_cpu: auto (as the kernel boots "
+                             "by default), off, or a CPU number")
     opts = parser.parse_args()
+    if opts.router_cpu not in ("auto", "off") and not opts.router_cpu.isdigit():
+        parser.error(f"--router-cpu: auto, off or a CPU number, not {opts.router_cpu!r}")
     cases = opts.cases.split(",")
     sizes = [int(size) for size in opts.sizes.split(",")]
     unknown = sorted(set(cases) - set(CASES)) + sorted(set(sizes) - set(SIZES))
@@ -530,7 +538,8 @@ def main() -> None:
         lambda text: print(f"  {text} ...", file=sys.stderr, flush=True))
     with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
         for size in sizes:
-            measured = measure(cases, size, counts[size], rounds[size], pings[size], tmp, progress)
+            measured = measure(cases, size, counts[size], rounds[size], pings[size], tmp,
+                               opts.router_cpu, progress)
             results += measured
             if opts.json:
                 for result in measured:

@@ -149,6 +149,8 @@ cdef class RouteTable:
     cdef public unsigned long long max_size
     cdef public list slow  # [identity, header, payload, ...] for the router
     cdef public unsigned long long malformed  # refused before a peer could be charged with them
+    cdef public unsigned long long routed_msgs  # publications routed, and the bytes after
+    cdef public unsigned long long routed_bytes  # their headers
 
     def __init__(self, resolve, authorize=None, unsigned long long max_size=2**63 - 1) -> None:
         self.peers = {}
@@ -588,6 +590,8 @@ cdef class RouteLoop:
         stamped_len = self._stamp(header, <uint32_t>route.seq, peer, layout)
         route.msgs += 1
         route.bytes += size
+        table.routed_msgs += 1
+        table.routed_bytes += size
         if header[OFF_FLAGS] & FLAG_RETAIN:
             route.retained = self._retain(n, stamped_len)
         return self._fan_out(route, n, stamped_len, size)

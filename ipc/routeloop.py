@@ -103,6 +103,8 @@ class RouteTable:
         self.max_size = max_size
         self.slow: list[list] = []  # [identity, header, payload, ...] frames for the router
         self.malformed = 0  # messages refused before a peer could be charged with them
+        self.routed_msgs = 0  # publications routed, and the bytes after their headers
+        self.routed_bytes = 0
 
     def invalidate(self) -> None:
         self.generation += 1
@@ -215,6 +217,8 @@ class RouteLoop:
             route.seq = seq
             route.msgs += 1
             route.bytes += size
+            table.routed_msgs += 1
+            table.routed_bytes += size
             if header[2] & FLAG_RETAIN:
                 route.retained = [stamped, *frames[2:]]
             self._fan_out(route, stamped, frames, size)

@@ -20,6 +20,7 @@ import zmq
 from carnel.ipc import _impl
 from carnel.ipc.schemas.kernel import ProcessStateChanged
 from carnel.ipc.settings import OPERATOR_FILE, bus_endpoint
+from carnel.kernel import placement
 from carnel.kernel import supervision as sv
 from carnel.kernel.access import access_control
 from carnel.kernel.control import Control
@@ -36,7 +37,8 @@ _encode = msgspec.msgpack.Encoder().encode
 
 
 class BootError(Exception):
-    """The kernel could not start: another kernel holds the run dir, or it is not writable."""
+    """The kernel could not start: another kernel holds the run dir, it is not writable, or
+    the image asks for what this machine does not have."""
 
 
 class Kernel:
@@ -69,10 +71,15 @@ class Kernel:
         endpoint = bus_endpoint(self.run_dir)
         events_send, events = trio.open_memory_channel[PeerEvent](4096)
         bus = self.image.bus
+        try:
+            cpu = placement.router_cpu(bus.router_cpu)
+        except placement.PlacementError as exc:
+            raise BootError(f"image {self.image.name}, [bus]: {exc}") from None
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,
             max_message_size=bus.max_message_size,
             hwm=bus.high_water_mark,
+            cpu=cpu,
         ), events_send, access=access_control(self.image))
         self.router.supervised = frozenset(self.specs)
         # The zygote warms up (imports) while the bus comes up.

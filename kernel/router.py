@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from carnel.ipc.subjects import (
     validate_subject,
 )
 from carnel.ipc.wire import Flag, Header, Kind, WireError, check_source
+from carnel.kernel import placement
 from carnel.kernel.access import AccessControl, AccessPolicy, Verb
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.requests import Pending, PendingRequests
@@ -76,6 +78,9 @@ class RouterSettings:
     authenticate: bool = True
     # Refusals in one second past which a peer counts as abusive and is disconnected.
     abuse_limit: int = 1000
+    # The CPU the route thread and libzmq's I/O thread share while the bus carries small
+    # messages (kernel/placement.py); None leaves them to the scheduler.
+    cpu: int | None = None
 
 
 @dataclass(slots=True)
@@ -134,6 +139,9 @@ class Router:
         self._msg_id = 0
         self._next_reap = 0.0
         self._next_report = 0.0
+        self._placement = placement.Placement()
+        self._next_review = float("inf")
+        self._placed = False
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -161,6 +169,8 @@ class Router:
         try:
             thread.start()
             self._thread = thread
+            if self.settings.cpu is not None:
+                self._next_review = self._now()
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 task_status.started()
@@ -183,6 +193,8 @@ class Router:
                 self._expire()
                 if self._now() >= self._next_report:
                     self._report_refusals()
+                if self._now() >= self._next_review:
+                    self._review_placement(thread)
                 self._sleep_until = self._next_wake()
             with trio.CancelScope(deadline=self._sleep_until) as self._wake:
                 if self._commands or self._slow_waiting:
@@ -208,7 +220,22 @@ class Router:
         self.local[prefix] = handler
 
     def _next_wake(self) -> float:
-        return min(self.pending.next_deadline(), self._next_reap, self._next_report)
+        return min(self.pending.next_deadline(), self._next_reap, self._next_report,
+                   self._next_review)
+
+    def _review_placement(self, thread: RouteThread) -> None:
+        self._next_review = self._now() + placement.REVIEW_S
+        moved = self._placement.review(self.table.routed_msgs, self.table.routed_bytes)
+        if not moved and self._placed:
+            return
+        io = placement.io_threads()
+        if not io:
+            return  # libzmq names its I/O thread once it runs: look again next time
+        together = self._placement.together
+        cpus = {self.settings.cpu} if together else os.sched_getaffinity(0)
+        placement.hold([thread.native_id, *io], cpus)
+        self._placed = True
+        self.log.info("router_threads_placed", together=together, cpus=sorted(cpus))
 
     # -- slow path ----------------------------------------------------------------------------
 

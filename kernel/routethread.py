@@ -67,6 +67,11 @@ class RouteThread:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def native_id(self) -> int | None:
+        """The OS's id of the thread, once started (for its CPU affinity)."""
+        return self._thread.native_id
+
     def stop(self) -> None:
         """Stop the thread and wait for it; the socket is the caller's to close afterwards."""
         self.stopping = True

@@ -79,6 +79,17 @@ def test_broken_manifest_is_a_clear_error_and_starts_nothing(tmp_path):
     assert not (tmp_path / "run" / "bus.sock").exists()
 
 
+def test_a_router_cpu_the_machine_lacks_is_a_clear_error_and_starts_nothing(tmp_path):
+    image = tmp_path / "pinned.toml"
+    image.write_text('[image]\nname = "pinned"\n\n[bus]\nrouter_cpu = 4095\n')
+    result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "boot", str(image)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "image pinned, [bus]: router_cpu = 4095, but the kernel may run only on CPUs" \
+        in result.stderr
+    assert not (tmp_path / "run" / "bus.sock").exists()
+
+
 async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):
     stack = await stack_factory("dev", env={"CARNEL_PURE": "1"}).boot()
     ps = stack.carnel("ps")

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-REVIEW_S = 0.25
+REVIEW_S = 0.1  # a burst of large messages runs ~1 ms each: ~100 of them on the wrong footing at most
 SMALL = 32 * 1024  # an average below this brings the threads together
 LARGE = 96 * 1024  # an average above this lets them go
 

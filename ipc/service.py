@@ -100,7 +100,6 @@ class Service:
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[Callable[[], Awaitable[None]]] = []
         self._client: BusClient | None = None
-        self._request_send: trio.MemorySendChannel | None = None
         self._log_limits: collections.Counter[str] = collections.Counter()
 
     # -- declaring ------------------------------------------------------------------------------
@@ -207,9 +206,7 @@ class Service:
                 nursery.start_soon(self._consume, sub, receive)
                 await client.subscribe(sub.pattern, self._sink(sub.send, sub))
             if self._provided:
-                self._request_send, receive = trio.open_memory_channel(QUEUED_BATCHES)
-                client.request_sink = self._sink(self._request_send)
-                nursery.start_soon(self._serve_requests, receive)
+                client.request_sink = self._request_sink(nursery)
             for fn in self._on_start:
                 await fn()
             await client.send_frames([_impl.pack_header(Kind.READY, "ready"), b""])
@@ -278,13 +275,49 @@ class Service:
                     self.log.exception("handler_failed", subject=delivery.header.subject,
                                        handler=handler.__name__)
 
-    async def _serve_requests(self, receive: trio.MemoryReceiveChannel) -> None:
+    def _request_sink(self, nursery: trio.Nursery):
+        """Where the pump delivers requests: each is answered in a task of its own, at most
+        MAX_CONCURRENT_REQUESTS at once.
+
+        While there is room and no request waits, the pump starts a request's task itself: a
+        hand-over through another task cost each call a task switch. The rest wait their turn
+        in a channel, in order.
+        """
         limit = trio.Semaphore(MAX_CONCURRENT_REQUESTS)
-        async with trio.open_nursery() as nursery:
+        send, receive = trio.open_memory_channel(QUEUED_BATCHES)
+        waiting = 0  # requests queued and not yet started
+
+        def deliver(batch: list[Delivery]) -> None:
+            nonlocal waiting
+            for i, delivery in enumerate(batch):
+                if not waiting:
+                    try:
+                        limit.acquire_nowait()
+                    except trio.WouldBlock:
+                        pass
+                    else:
+                        nursery.start_soon(self._answer, delivery, limit)
+                        continue
+                rest = batch[i:]
+                try:
+                    send.send_nowait(rest)
+                except trio.WouldBlock:  # their callers get Timeout
+                    self.stats.dropped += len(rest)
+                    self._limited_warning("handler_behind", dropped=self.stats.dropped)
+                else:
+                    waiting += len(rest)
+                return
+
+        async def start_queued() -> None:
+            nonlocal waiting
             async for batch in receive:
                 for delivery in batch:
                     await limit.acquire()
+                    waiting -= 1
                     nursery.start_soon(self._answer, delivery, limit)
+
+        nursery.start_soon(start_queued)
+        return deliver
 
     async def _answer(self, delivery: Delivery, limit: trio.Semaphore) -> None:
         header = delivery.header

@@ -10,6 +10,7 @@ from carnel.ipc.client import Delivery
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.trip import Trip
 from carnel.ipc.schemas.vehicle import Signal, SignalQuery, SignalValues
+from carnel.ipc.service import MAX_CONCURRENT_REQUESTS
 from carnel.ipc.testing import harness
 from carnel.ipc.wire import Flag
 
@@ -136,3 +137,30 @@ async def test_background_tasks_run_and_their_publications_are_captured(autojump
     async with harness(svc) as bus:
         await trio.sleep(5)
         assert [t.metres for t in bus.messages("trip.distance", Trip)] == [0.0, 1.0, 2.0]
+
+
+async def test_requests_beyond_the_concurrency_limit_wait_and_start_in_arrival_order():
+    svc = Service("worker")
+    started: list[float] = []
+    release = trio.Event()
+
+    @svc.provide("trip.work")
+    async def work(job: Trip) -> Trip:
+        started.append(job.metres)
+        await release.wait()
+        return job
+
+    total = MAX_CONCURRENT_REQUESTS + 10
+    answers: list[float] = []
+    async with harness(svc) as bus:
+        async def call(i: int) -> None:
+            answers.append((await bus.call("trip.work", Trip(metres=float(i)), Trip)).metres)
+
+        async with trio.open_nursery() as nursery:
+            for i in range(total):
+                nursery.start_soon(call, i)
+                await bus.settle()  # one request reaches the service at a time, in order
+            assert started == [float(i) for i in range(MAX_CONCURRENT_REQUESTS)]
+            release.set()
+        assert started == [float(i) for i in range(total)]
+        assert sorted(answers) == [float(i) for i in range(total)]

@@ -1,9 +1,12 @@
 """The router with real sockets in one Trio run: services are in-process BusClients/Services."""
 from __future__ import annotations
 
+import select
+
 import msgspec
 import pytest
 import trio
+import trio.testing
 import zmq
 
 from carnel.ipc import _impl
@@ -394,4 +397,35 @@ async def test_closing_a_client_still_delivers_what_it_had_queued(ctx, endpoint,
             own.cancel_scope.cancel()  # leave at once, with the queue still full
         got = await sink.wait_for(900)
         assert [bytes(d.payload) for d in got] == [b"%d" % i for i in range(900)]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_message_that_arrives_as_a_client_sends_from_its_own_task_is_not_left_waiting(
+        ctx, endpoint, impl):
+    # A send from the calling task (not the client's pump) can take the socket FD's
+    # edge-triggered signal for a message that has just arrived; the pump must still see it.
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        a = await bus.client("a")
+        b = ctx.socket(zmq.DEALER)  # raw, so that it sends without a pump of its own
+        b.connect(endpoint)
+        b.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                          msgspec.msgpack.encode(Hello(name="b", pid=1))])
+        assert await trio.to_thread.run_sync(b.poll, 5000), "no Welcome"
+        b.recv_multipart()
+        sink = Collector()
+        await a.subscribe("to.a", sink)
+        b.send_multipart([_impl.pack_header(Kind.PUB, "to.a", msg_id=2), b"first"])
+        await sink.wait_for(1)
+        await trio.testing.wait_all_tasks_blocked()  # a's pump waits on its FD again
+        b.send_multipart([_impl.pack_header(Kind.PUB, "to.a", msg_id=3), b"second"])
+        # Until b's message is at a's socket, without letting a's pump run: the OS's poll
+        # sees the FD turn readable and, unlike zmq's, leaves the signal in place.
+        arrival = select.poll()
+        arrival.register(a._tsock.sock.getsockopt(zmq.FD), select.POLLIN)
+        assert arrival.poll(5000), "b's message never reached a"
+        await a.subscribe("other.>", Collector())  # a SUB leaves from a's own task
+        got = await sink.wait_for(2, timeout=2)
+        assert [bytes(d.payload) for d in got] == [b"first", b"second"]
+        b.close(linger=0)
         nursery.cancel_scope.cancel()

@@ -69,25 +69,28 @@ def test_control_without_a_kernel_says_how_to_start_one(tmp_path):
     assert f"no kernel is running at {tmp_path}: start one with carnel boot" in result.stderr
 
 
-def test_broken_manifest_is_a_clear_error_and_starts_nothing(tmp_path):
-    image = tmp_path / "broken.toml"
-    image.write_text('[image]\nname = "x"\n\n[process.a]\nmodule = "m"\nrestart = "sometimes"\n')
+def boot_refused(tmp_path, manifest: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """`carnel boot` of an image with `manifest`, which must start nothing."""
+    image = tmp_path / "image.toml"
+    image.write_text(manifest)
     result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "boot", str(image)],
                             capture_output=True, text=True, timeout=30)
+    assert not (tmp_path / "run" / "bus.sock").exists()
+    return result, image
+
+
+def test_broken_manifest_is_a_clear_error_and_starts_nothing(tmp_path):
+    result, image = boot_refused(
+        tmp_path, '[image]\nname = "x"\n\n[process.a]\nmodule = "m"\nrestart = "sometimes"\n')
     assert result.returncode == 2
     assert str(image) in result.stderr and "restart" in result.stderr and ":6" in result.stderr
-    assert not (tmp_path / "run" / "bus.sock").exists()
 
 
 def test_a_router_cpu_the_machine_lacks_is_a_clear_error_and_starts_nothing(tmp_path):
-    image = tmp_path / "pinned.toml"
-    image.write_text('[image]\nname = "pinned"\n\n[bus]\nrouter_cpu = 4095\n')
-    result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "boot", str(image)],
-                            capture_output=True, text=True, timeout=30)
+    result, _ = boot_refused(tmp_path, '[image]\nname = "pinned"\n\n[bus]\nrouter_cpu = 4095\n')
     assert result.returncode == 1
     assert "image pinned, [bus]: router_cpu = 4095, but the kernel may run only on CPUs" \
         in result.stderr
-    assert not (tmp_path / "run" / "bus.sock").exists()
 
 
 async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):

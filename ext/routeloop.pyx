@@ -21,12 +21,12 @@ in return. The thread releases it only to wait.
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_FillInfo, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItemWithError
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.errno cimport EAGAIN, EHOSTUNREACH, EINTR, errno
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy, strerror
+from libc.string cimport memcmp, memcpy
 from posix.unistd cimport read
 
 cimport cython
@@ -477,7 +477,7 @@ cdef class RouteLoop:
             if rc < 0:
                 if errno == EINTR:
                     continue
-                raise OSError(errno, strerror(errno))
+                PyErr_SetFromErrno(OSError)
             if fds[0].revents & POLLIN:
                 read(fds[0].fd, &wakes, sizeof(wakes))
 

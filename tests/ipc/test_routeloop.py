@@ -178,6 +178,7 @@ def test_publication_reaches_every_subscriber_and_nobody_else(bus):
     assert (bus.peers["gps"].msgs_in, bus.peers["gps"].bytes_in) == (2, 8)
     route = bus.table.routes[b"gps.fix"]
     assert (route.msgs, route.bytes, route.drops) == (1, 3, 0)
+    assert (bus.table.routed_msgs, bus.table.routed_bytes) == (2, 8)  # what placement reads
 
 
 def test_stamped_source_is_the_publishers_name_whatever_its_header_said(bus):
@@ -537,6 +538,7 @@ def run(bus: Bus, ops: list[tuple]) -> dict:
         },
         "slow": [[bus.names.get(identity, "stranger"), *as_bytes(rest)]
                  for identity, *rest in bus.table.slow],
+        "routed": (bus.table.routed_msgs, bus.table.routed_bytes),
     }
 
 

@@ -10,7 +10,9 @@ and a peer whose queue is full loses that message alone, counted.
 The two threads take turns: the Trio task touches the socket and the router's state only while
 it holds the route thread off (`RouteThread.exclusive()`), and the route thread runs only when
 the Trio task does not. Other tasks reach them only through `post()`, which queues a callable
-for the router task, or through `stats()` and `rejects_of()`, which take the same lock.
+for the router task, or through `stats()` and `rejects_of()`, which take the same lock. With
+`cpu` set, the Trio task also reviews where the route thread and libzmq's I/O thread run
+(kernel/placement.py): on that CPU together while the bus carries small messages.
 
 Security: with `authenticate`, libzmq admits a connection only after the kernel's ZAP handler
 accepted its credential, and every message then carries the authenticated principal ("User-Id").

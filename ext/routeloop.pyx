@@ -73,8 +73,12 @@ cdef class Peer:
     cdef public unsigned long long bytes_in
     cdef public unsigned long long msgs_out
     cdef public unsigned long long bytes_out
-    cdef public unsigned long long drops  # messages for this peer dropped: its queue was full
+    cdef public unsigned long long drops  # messages for this peer dropped: its queue or window
     cdef public dict rejects  # reason -> messages refused from this peer
+    # Publication bytes it may leave untaken (0: no limit but the queue's), and the total it
+    # says it has taken: bytes_out - taken is what the kernel still holds for it.
+    cdef public unsigned long long window
+    cdef public unsigned long long taken
 
     def __init__(self, bytes identity not None, str name not None) -> None:
         self._identity = identity
@@ -675,6 +679,10 @@ cdef class RouteLoop:
         try:
             for i in range(count):
                 sub = _peer(subs[i])
+                if sub.window and sub.bytes_out + size > sub.taken + sub.window:
+                    sub.drops += 1  # it has left its window's worth untaken: drop for it alone
+                    route.drops += 1
+                    continue
                 err = _send(self.handle, PyBytes_AS_STRING(sub._identity),
                             PyBytes_GET_SIZE(sub._identity), &header, self.parts + 2, n - 2,
                             i == count - 1)

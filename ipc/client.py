@@ -23,7 +23,7 @@ import zmq
 from carnel.ipc import _impl
 from carnel.ipc.errors import (
     UNDECODABLE, CallError, Denied, Internal, Timeout, Unavailable, error_for)
-from carnel.ipc.schemas.bus import ErrorReply, Hello, Welcome
+from carnel.ipc.schemas.bus import ErrorReply, Hello, Taken, Welcome
 from carnel.ipc.settings import Credential
 from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
 from carnel.ipc.trio_socket import TrioSocket
@@ -100,6 +100,9 @@ class BusClient:
         self._wake: trio.CancelScope | None = None
         self._tsock: TrioSocket | None = None
         self._closing = False
+        self._taken = 0  # publication bytes taken off the socket, and the total last reported
+        self._reported = 0
+        self._report_every = 0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -135,6 +138,11 @@ class BusClient:
                 sock.disable_monitor()
                 refusals.close()
                 self.welcome = _welcome.decode(joined.frames[1])
+                if self.welcome.max_unread:
+                    # Reported well before the kernel's limit, so a process that keeps
+                    # reading is never cut off; the first report turns the limit on.
+                    self._report_every = max(1, self.welcome.max_unread // 8)
+                    await self._put(self._taken_report())
                 task_status.started(self.welcome)
                 await trio.sleep_forever()
         finally:
@@ -292,6 +300,7 @@ class BusClient:
     def _dispatch(self, batch: list[list]) -> None:
         parse = _impl.parse_header
         by_sink: dict[Sink, list[Delivery]] = {}
+        taken = 0
         for frames in batch:
             # Frames have the buffer protocol: parsing and decoding read them in place,
             # and no view is made per frame unless a handler asks for one (measured: ~2 us a
@@ -306,6 +315,7 @@ class BusClient:
             delivery = Delivery(header, frames)
             kind = header.kind
             if kind == Kind.PUB:
+                taken += len(frames[1]) if len(frames) == 2 else sum(map(len, frames[1:]))
                 for sink in self._sinks_for(header.subject):
                     by_sink.setdefault(sink, []).append(delivery)
             elif kind == Kind.REQ:
@@ -319,6 +329,13 @@ class BusClient:
                     waiter.send_nowait(delivery)
         for sink, deliveries in by_sink.items():
             sink(deliveries)
+        self._taken += taken
+        if self._report_every and self._taken - self._reported >= self._report_every:
+            self._outbox.queue.append(self._taken_report())  # the pump sends it next
+
+    def _taken_report(self) -> list:
+        self._reported = self._taken
+        return [_impl.pack_header(Kind.CONTROL, "taken"), _encode(Taken(total=self._taken))]
 
     def _sinks_for(self, subject: str) -> list[Sink]:
         sinks = self._sinks_by_subject.get(subject)

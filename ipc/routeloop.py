@@ -51,6 +51,7 @@ class Peer:
 
     __slots__ = (
         "identity", "name", "msgs_in", "bytes_in", "msgs_out", "bytes_out", "drops", "rejects",
+        "window", "taken",
     )
 
     def __init__(self, identity: bytes, name: str) -> None:
@@ -60,8 +61,12 @@ class Peer:
         self.bytes_in = 0
         self.msgs_out = 0
         self.bytes_out = 0
-        self.drops = 0  # messages for this peer dropped because its queue was full
+        self.drops = 0  # messages for this peer dropped: its queue or its window was full
         self.rejects: dict[str, int] = {}  # reason -> messages refused from this peer
+        # Publication bytes it may leave untaken (0: no limit but the queue's), and the total
+        # it says it has taken: bytes_out - taken is what the kernel still holds for it.
+        self.window = 0
+        self.taken = 0
 
 
 class Route:
@@ -266,6 +271,10 @@ class RouteLoop:
         out = [None, stamped, *frames[2:]]
         sock = self.sock
         for sub in route.peers:
+            if sub.window and sub.bytes_out + size > sub.taken + sub.window:
+                sub.drops += 1  # it has left its window's worth untaken: drop for it alone
+                route.drops += 1
+                continue
             out[0] = sub.identity
             try:
                 sock.send_multipart(out, zmq.DONTWAIT, copy=False)

@@ -111,12 +111,17 @@ class KernelConfig(_Section):
 
 
 class BusConfig(_Section):
-    """`router_cpu`: the CPU the router's two hot threads share while the bus carries small
+    """`high_water_mark`: messages the kernel queues for a process before it drops for it;
+    `max_unread`: publication bytes it holds for a process that reports what it has taken
+    (every Service does), which bounds the queue of large messages.
+
+    `router_cpu`: the CPU the router's two hot threads share while the bus carries small
     messages (see kernel/placement.py): a CPU number, "auto" (the last CPU the kernel may use,
     on a machine with more than one) or "off" (the scheduler places them)."""
 
     max_message_size: Count = 32 * 1024 * 1024
     high_water_mark: CountOrZero = 1000
+    max_unread: Count = 64 * 1024 * 1024
     router_cpu: CountOrZero | Literal["auto", "off"] = "auto"
 
 

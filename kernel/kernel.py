@@ -79,6 +79,7 @@ class Kernel:
             endpoint=endpoint,
             max_message_size=bus.max_message_size,
             hwm=bus.high_water_mark,
+            max_unread=bus.max_unread,
             cpu=cpu,
         ), events_send, access=access_control(self.image))
         self.router.supervised = frozenset(self.specs)

@@ -43,6 +43,7 @@ from carnel.ipc.schemas.bus import (
     Hello,
     ProcessStats,
     SubjectStats,
+    Taken,
     Welcome,
 )
 from carnel.ipc.subjects import (
@@ -63,6 +64,7 @@ KERNEL = "kernel"
 LocalHandler = Callable[[Header, bytes], Awaitable[bytes]]
 
 _hello_decoder = msgspec.msgpack.Decoder(Hello)
+_taken_decoder = msgspec.msgpack.Decoder(Taken)
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -83,6 +85,10 @@ class RouterSettings:
     # The CPU the route thread and libzmq's I/O thread share while the bus carries small
     # messages (kernel/placement.py); None leaves them to the scheduler.
     cpu: int | None = None
+    # Publication bytes the kernel holds for a process that reports what it has taken (the SDK
+    # does): past them it drops for that process, so a stuck reader of large messages cannot
+    # make the kernel hold hwm of them.
+    max_unread: int = 64 * 2**20
 
 
 @dataclass(slots=True)
@@ -286,6 +292,9 @@ class Router:
         if kind == Kind.REQ:
             if self._local_handler(header.subject) is not None:
                 return False  # the kernel's own answers run as Trio tasks
+        elif kind == Kind.CONTROL and header.subject == "taken":
+            self._taken(conn, frames)
+            return True
         elif kind != Kind.REP and kind != Kind.ERR:
             return False
         conn.last_seen = self._now()
@@ -354,7 +363,7 @@ class Router:
         for prefix in providing:
             self.providers.add(prefix, identity)
         welcome = Welcome(name=hello.name, heartbeat_ms=self.settings.heartbeat_ms,
-                          implementation=self.impl.name)
+                          implementation=self.impl.name, max_unread=self.settings.max_unread)
         self._send(identity, self._reply_header(Kind.HELLO, header), _encoder.encode(welcome))
         self.log.info("peer_joined", peer=hello.name, pid=hello.pid, provides=providing)
         self._emit(PeerJoined(hello.name, hello.pid))
@@ -470,8 +479,22 @@ class Router:
     def _control(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         if header.subject == "bye":
             self._leave(identity, "closed")
+        elif header.subject == "taken":
+            self._taken(conn, frames)
         else:
             self._reject(conn, "control")
+
+    def _taken(self, conn: Connection, frames: list) -> None:
+        """A process says how much it has taken: from its first report on, the kernel holds at
+        most `max_unread` publication bytes for it."""
+        try:
+            total = _taken_decoder.decode(frames[2]).total
+        except UNDECODABLE:
+            self._reject(conn, "malformed.taken")
+            return
+        peer = conn.peer
+        peer.window = self.settings.max_unread
+        peer.taken = max(peer.taken, min(total, peer.bytes_out))
 
     def _publication(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         # The hot loop routes a joined peer's publications itself; it hands one over only when
@@ -583,7 +606,10 @@ class Router:
         if flags & Flag.RETAIN:
             route.retained = [header, *body]
         for peer in route.peers:
-            if self._send(peer.identity, header, *body):
+            if peer.window and peer.bytes_out + size > peer.taken + peer.window:
+                peer.drops += 1  # as the hot loop does: its window is full
+                route.drops += 1
+            elif self._send(peer.identity, header, *body):
                 peer.msgs_out += 1
                 peer.bytes_out += size
             else:

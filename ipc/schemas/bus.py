@@ -4,6 +4,8 @@ Schema evolution (msgspec's rules): new fields get defaults; fields are never re
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 
@@ -16,11 +18,20 @@ class Hello(msgspec.Struct, frozen=True, kw_only=True, tag="hello"):
 
 
 class Welcome(msgspec.Struct, frozen=True, kw_only=True, tag="welcome"):
-    """The kernel's answer to Hello."""
+    """The kernel's answer to Hello. `max_unread`: the publication bytes it holds for this
+    process once the process reports what it has taken (see Taken); 0, no such limit."""
 
     name: str
     heartbeat_ms: int
     implementation: str
+    max_unread: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class Taken(msgspec.Struct, frozen=True, kw_only=True, tag="taken"):
+    """A process's running total of publication bytes (payloads and attachments) it has taken
+    off its socket: what the kernel subtracts from what it sent to know what it still holds."""
+
+    total: Annotated[int, msgspec.Meta(ge=0)]
 
 
 class ErrorReply(msgspec.Struct, frozen=True, kw_only=True, tag="error"):

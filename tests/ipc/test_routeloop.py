@@ -266,6 +266,28 @@ def test_full_subscriber_is_dropped_for_and_counted_while_others_still_receive(c
         assert bus.table.routes[b"camera.frame"].drops == stuck.drops
 
 
+def test_a_window_bounds_what_a_peer_may_leave_untaken_and_reports_reopen_it(bus):
+    bus.join("camera")
+    viewer, fast = bus.join("viewer"), bus.join("fast")
+    bus.subscribe("viewer", "camera.frame")
+    bus.subscribe("fast", "camera.frame")
+    viewer_peer = bus.peers["viewer"]
+    viewer_peer.window = 3000  # bytes
+    frame = bytes(1000)
+    for _ in range(5):
+        bus.publish("camera", "camera.frame", frame)
+        assert recv(fast)[1] == frame  # the others get every one
+    # Three fit in the window; the viewer reads nothing, so the next two are dropped for it.
+    assert (viewer_peer.msgs_out, viewer_peer.bytes_out, viewer_peer.drops) == (3, 3000, 2)
+    assert bus.table.routes[b"camera.frame"].drops == 2
+    viewer_peer.taken = 2000  # it reports having taken two
+    bus.publish("camera", "camera.frame", frame)
+    bus.publish("camera", "camera.frame", frame)
+    bus.publish("camera", "camera.frame", frame)
+    assert (viewer_peer.msgs_out, viewer_peer.drops) == (5, 3)
+    assert len([recv(viewer) for _ in range(5)]) == 5
+
+
 def test_vanished_subscriber_is_counted_as_a_drop(bus):
     bus.join("gps")
     nav = bus.join("nav")

@@ -30,13 +30,13 @@ def endpoint(tmp_path):
 class Bus:
     """A router in the test's nursery, plus helpers to join it."""
 
-    def __init__(self, nursery, ctx, endpoint, impl, heartbeat_ms=200):
+    def __init__(self, nursery, ctx, endpoint, impl, heartbeat_ms=200, **settings):
         self.nursery = nursery
         self.ctx = ctx
         self.endpoint = endpoint
         self.events_send, self.events = trio.open_memory_channel(1000)
         self.router = Router(ctx, RouterSettings(endpoint=endpoint, heartbeat_ms=heartbeat_ms,
-                                                 authenticate=False),
+                                                 authenticate=False, **settings),
                              self.events_send, impl, access=AccessControl.allow_all())
 
     async def start(self):
@@ -428,4 +428,32 @@ async def test_a_message_that_arrives_as_a_client_sends_from_its_own_task_is_not
         got = await sink.wait_for(2, timeout=2)
         assert [bytes(d.payload) for d in got] == [b"first", b"second"]
         b.close(linger=0)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_reading_client_reports_what_it_took_and_is_never_cut_off_by_its_window(
+        ctx, endpoint, impl):
+    window = 64 * 1024
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl, max_unread=window).start()
+        camera = await bus.client("camera")
+        viewer = await bus.client("viewer")
+        raw = ctx.socket(zmq.DEALER)  # joined, but never reports: no window for it
+        raw.connect(endpoint)
+        raw.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                            msgspec.msgpack.encode(Hello(name="raw", pid=1))])
+        sink = Collector()
+        await viewer.subscribe("camera.frame", sink)
+        frame = bytes(16 * 1024)
+        # A quarter of a window at a time, each read before the next (its report may still be
+        # on its way): forty of them, ten windows' worth.
+        for sent in range(1, 41):
+            await camera.publish_raw("camera.frame", frame)
+            await sink.wait_for(sent)
+        peers = {c.peer.name: c.peer for c in bus.router.connections.values()}
+        assert peers["viewer"].window == window
+        assert peers["viewer"].drops == 0
+        assert peers["viewer"].taken >= 40 * len(frame) - window
+        assert peers["raw"].window == 0
+        raw.close(linger=0)
         nursery.cancel_scope.cancel()

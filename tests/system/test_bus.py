@@ -199,6 +199,35 @@ async def test_peer_that_stops_reading_does_not_grow_kernel_memory(stack_factory
     assert await stack.stop() == 0
 
 
+async def test_a_stuck_reader_of_large_messages_costs_the_kernel_at_most_max_unread(
+        stack_factory):
+    max_unread = 16 * 2**20
+    stack = await stack_factory(image(
+        worker("pa"), worker("stuck", subscribe="load.>", heartbeat=600),
+        high_water_mark=1000, max_unread=max_unread,
+    )).boot()
+    async with stack.service("tester") as client:
+        listing = await client.call("kernel.ps", Empty(), ProcessList)
+        stuck = next(p.pid for p in listing.processes if p.name == "stuck")
+        os.kill(stuck, signal.SIGSTOP)
+        try:
+            before = rss_kb(stack.proc.pid)
+            # 200 x 512 KiB = 100 MiB offered: within the high-water mark, the kernel would
+            # hold all of it for a peer that reads nothing.
+            await client.call("pa.burst", Burst(subject="load.pa", count=200, size=512 * 1024),
+                              BurstDone, timeout=60)
+            grown = rss_kb(stack.proc.pid) - before
+            stats = await client.call("kernel.stats", Empty(), BusStats)
+            stuck_stats = next(p for p in stats.processes if p.name == "stuck")
+            # What did not fit in its window was dropped for it, and counted.
+            assert stuck_stats.drops >= 200 - max_unread // (512 * 1024)
+            assert stuck_stats.bytes_out <= max_unread
+            assert grown < (max_unread + 8 * 2**20) // 1024, grown
+        finally:
+            os.kill(stuck, signal.SIGCONT)
+    assert await stack.stop() == 0
+
+
 async def test_malformed_control_requests_get_bad_request_and_the_kernel_lives(stack_factory):
     stack = await stack_factory(image(worker("pa"))).boot()
     hostile = [

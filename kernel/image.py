@@ -240,6 +240,10 @@ def parse_image(text: str, filename: str, directory: str = "") -> Image:
     if top.supervisor.restart_delay_max < top.supervisor.restart_delay:
         raise where.error("invalid_value", "must be at least `restart_delay`",
                           ("supervisor", "restart_delay_max"))
+    if top.bus.max_unread < top.bus.max_message_size:
+        # A message larger than the window could never be sent to a process that reports.
+        raise where.error("invalid_value", "must be at least `max_message_size`",
+                          ("bus", "max_unread"))
     return image
 
 

@@ -127,6 +127,8 @@ module = "m"
      "invalid_value", 4, "supervisor.intensity", "Expected `int`, got `str`"),
     ('[image]\nname = "x"\n[supervisor]\nrestart_delay = 1\nrestart_delay_max = 0.5\n',
      "invalid_value", 5, "supervisor.restart_delay_max", "at least `restart_delay`"),
+    ('[image]\nname = "x"\n[bus]\nmax_message_size = 2000000\nmax_unread = 1000000\n',
+     "invalid_value", 5, "bus.max_unread", "at least `max_message_size`"),
     ('[image]\ndescription = "no name"\n', "missing_field", 1, "image.name", "required"),
     ('[supervisor]\nintensity = 1\n', "missing_field", None, "image", "required"),
     ('[image]\nname = "x"\n[process.a]\nmodule = "m"\n[process.a]\nmodule = "n"\n',

@@ -204,7 +204,7 @@ async def test_a_stuck_reader_of_large_messages_costs_the_kernel_at_most_max_unr
     max_unread = 16 * 2**20
     stack = await stack_factory(image(
         worker("pa"), worker("stuck", subscribe="load.>", heartbeat=600),
-        high_water_mark=1000, max_unread=max_unread,
+        high_water_mark=1000, max_unread=max_unread, max_message_size=2**20,
     )).boot()
     async with stack.service("tester") as client:
         listing = await client.call("kernel.ps", Empty(), ProcessList)

@@ -1,6 +1,7 @@
 """The bus across real processes: a booted kernel, worker services, and the test as a client."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -165,37 +166,46 @@ def rss_kb(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+@contextlib.asynccontextmanager
+async def stopped(client, name: str):
+    """The process `name` frozen (SIGSTOP) for the block: it reads nothing, and is not dead."""
+    listing = await client.call("kernel.ps", Empty(), ProcessList)
+    pid = next(p.pid for p in listing.processes if p.name == name)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def stats_of(client, name: str):
+    stats = await client.call("kernel.stats", Empty(), BusStats)
+    return next(p for p in stats.processes if p.name == name)
+
+
 async def test_peer_that_stops_reading_does_not_grow_kernel_memory(stack_factory):
     stack = await stack_factory(image(
         # A long heartbeat keeps the supervisor from restarting the stopped peer as hung.
         worker("pa"), worker("stuck", subscribe="load.>", heartbeat=600),
         worker("sa", subscribe="load.>"), high_water_mark=1000,
     )).boot()
-    async with stack.service("tester") as client:
-        listing = await client.call("kernel.ps", Empty(), ProcessList)
-        stuck = next(p.pid for p in listing.processes if p.name == "stuck")
-        os.kill(stuck, signal.SIGSTOP)
-        try:
-            kernel_pid = stack.proc.pid
-            before = rss_kb(kernel_pid)
-            sizes = []
-            # 4 bursts of 20,000 x 1 KiB = 80 MB offered to a peer that reads nothing.
-            for _ in range(4):
-                await client.call("pa.burst", Burst(subject="load.pa", count=20_000, size=1024),
-                                  BurstDone, timeout=60)
-                sizes.append(rss_kb(kernel_pid))
+    async with stack.service("tester") as client, stopped(client, "stuck"):
+        kernel_pid = stack.proc.pid
+        before = rss_kb(kernel_pid)
+        sizes = []
+        # 4 bursts of 20,000 x 1 KiB = 80 MB offered to a peer that reads nothing.
+        for _ in range(4):
+            await client.call("pa.burst", Burst(subject="load.pa", count=20_000, size=1024),
+                              BurstDone, timeout=60)
+            sizes.append(rss_kb(kernel_pid))
 
-            r = await until(lambda: accounted_for(client, "sa", 80_000), timeout=60)
-            assert r.received["load.pa"] > 0
-            stats = await client.call("kernel.stats", Empty(), BusStats)
-            stuck_stats = next(p for p in stats.processes if p.name == "stuck")
-            # What the stuck peer could not take was dropped for it, and counted.
-            assert stuck_stats.drops > 50_000
-            # The kernel's memory is bounded by the high-water mark, not by what was offered.
-            assert sizes[-1] - before < 40_000, (before, sizes)
-            assert sizes[-1] - sizes[0] < 10_000, (before, sizes)
-        finally:
-            os.kill(stuck, signal.SIGCONT)
+        r = await until(lambda: accounted_for(client, "sa", 80_000), timeout=60)
+        assert r.received["load.pa"] > 0
+        # What the stuck peer could not take was dropped for it, and counted.
+        assert (await stats_of(client, "stuck")).drops > 50_000
+        # The kernel's memory is bounded by the high-water mark, not by what was offered.
+        assert sizes[-1] - before < 40_000, (before, sizes)
+        assert sizes[-1] - sizes[0] < 10_000, (before, sizes)
     assert await stack.stop() == 0
 
 
@@ -206,25 +216,18 @@ async def test_a_stuck_reader_of_large_messages_costs_the_kernel_at_most_max_unr
         worker("pa"), worker("stuck", subscribe="load.>", heartbeat=600),
         high_water_mark=1000, max_unread=max_unread, max_message_size=2**20,
     )).boot()
-    async with stack.service("tester") as client:
-        listing = await client.call("kernel.ps", Empty(), ProcessList)
-        stuck = next(p.pid for p in listing.processes if p.name == "stuck")
-        os.kill(stuck, signal.SIGSTOP)
-        try:
-            before = rss_kb(stack.proc.pid)
-            # 200 x 512 KiB = 100 MiB offered: within the high-water mark, the kernel would
-            # hold all of it for a peer that reads nothing.
-            await client.call("pa.burst", Burst(subject="load.pa", count=200, size=512 * 1024),
-                              BurstDone, timeout=60)
-            grown = rss_kb(stack.proc.pid) - before
-            stats = await client.call("kernel.stats", Empty(), BusStats)
-            stuck_stats = next(p for p in stats.processes if p.name == "stuck")
-            # What did not fit in its window was dropped for it, and counted.
-            assert stuck_stats.drops >= 200 - max_unread // (512 * 1024)
-            assert stuck_stats.bytes_out <= max_unread
-            assert grown < (max_unread + 8 * 2**20) // 1024, grown
-        finally:
-            os.kill(stuck, signal.SIGCONT)
+    async with stack.service("tester") as client, stopped(client, "stuck"):
+        before = rss_kb(stack.proc.pid)
+        # 200 x 512 KiB = 100 MiB offered: within the high-water mark, the kernel would hold
+        # all of it for a peer that reads nothing.
+        await client.call("pa.burst", Burst(subject="load.pa", count=200, size=512 * 1024),
+                          BurstDone, timeout=60)
+        grown = rss_kb(stack.proc.pid) - before
+        stuck = await stats_of(client, "stuck")
+        # What did not fit in its window was dropped for it, and counted.
+        assert stuck.drops >= 200 - max_unread // (512 * 1024)
+        assert stuck.bytes_out <= max_unread
+        assert grown < (max_unread + 8 * 2**20) // 1024, grown
     assert await stack.stop() == 0
 
 

@@ -248,8 +248,8 @@ class BusClient:
             await self.request_raw(Kind.UNSUB, pattern, b"", timeout=timeout)
 
     async def _put(self, frames: list) -> None:
-        """Queue a message for the pump; a request or an answer goes from this task at once,
-        if nothing waits ahead of it.
+        """Queue a message for the pump; anything but a publication (a request, an answer, a
+        subscription, a report) goes from this task at once, if nothing waits ahead of it.
 
         Handing each to the pump cost a call two task switches, the request's and the reply's.
         Publications still go through the pump, which sends them in batches: sent one at a

@@ -78,6 +78,19 @@ class Outbox:
             self._space = trio.Event()
 
 
+_monitors = itertools.count(1)
+
+
+def _monitor(sock: zmq.Socket, events: int) -> TrioSocket:
+    """A socket that receives `events` of `sock`. Each gets an address of its own: a monitor's
+    inproc address stays taken for a while after the monitor is disabled."""
+    address = f"inproc://carnel.monitor.{os.getpid()}.{next(_monitors)}"
+    sock.monitor(address, events)
+    reader = sock.context.socket(zmq.PAIR)
+    reader.connect(address)
+    return TrioSocket(reader)
+
+
 class BusClient:
     """A joined connection to the kernel's router."""
 
@@ -99,6 +112,7 @@ class BusClient:
         self._sinks_by_subject: dict[str, list[Sink]] = {}
         self._wake: trio.CancelScope | None = None
         self._tsock: TrioSocket | None = None
+        self._departures: TrioSocket | None = None
         self._closing = False
         self._taken = 0  # publication bytes taken off the socket, and the total last reported
         self._reported = 0
@@ -117,8 +131,8 @@ class BusClient:
             sock.setsockopt(zmq.PLAIN_PASSWORD, self.credential.secret)
         # libzmq retries a refused handshake quietly forever; watching for the refusal lets a
         # process with a bad credential say so at once instead of timing out.
-        refusals = TrioSocket(sock.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        refusals = _monitor(sock, zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
         sock.connect(self.endpoint)
         self._tsock = TrioSocket(sock)
         refused: CallError | None = None
@@ -137,6 +151,7 @@ class BusClient:
                     return
                 sock.disable_monitor()
                 refusals.close()
+                self._departures = _monitor(sock, zmq.EVENT_DISCONNECTED)
                 self.welcome = _welcome.decode(joined.frames[1])
                 if self.welcome.max_unread:
                     # Reported well before the kernel's limit, so a process that keeps
@@ -147,11 +162,22 @@ class BusClient:
                 await trio.sleep_forever()
         finally:
             refusals.close()
+            if self._departures is not None:
+                sock.disable_monitor()  # before its reader goes: libzmq must not write to it
+                self._departures.close()
             self._flush_outbox()
             self._say_goodbye()
             self._tsock.close(linger_ms=200)
             if refused is not None:
                 raise refused
+
+    async def kernel_gone(self) -> None:
+        """Return once the kernel has closed this connection: it stopped, or it disconnected
+        this process. A supervised process is stopped by the kernel first; a tool (tap,
+        record) should end here rather than wait for messages that will never come."""
+        if self._departures is None:
+            raise RuntimeError("kernel_gone() is for a joined client: await run() first")
+        await self._departures.recv_multipart()
 
     async def _join(self, refusals: TrioSocket) -> Delivery | CallError:
         """The kernel's Welcome to our HELLO, or why it refused us (its reply, or a refused

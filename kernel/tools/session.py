@@ -59,8 +59,15 @@ async def operator_session(directory: Path, tool: str, *, provides: list[str] = 
         except CallError as exc:
             raise ToolError(f"cannot join the bus at {directory}: {exc}") from None
         nursery.start_soon(keep_alive, client)
+        nursery.start_soon(_end_with_the_kernel, client, directory)
         yield client
         nursery.cancel_scope.cancel()
+
+
+async def _end_with_the_kernel(client: BusClient, directory: Path) -> None:
+    await client.kernel_gone()
+    raise ToolError(f"the kernel at {directory} closed the connection: it stopped, or it "
+                    "disconnected this session", EXIT_NO_KERNEL)
 
 
 def report(tool: str, exc: ToolError) -> int:

@@ -200,3 +200,14 @@ def test_each_command_s_help_explains_it_with_an_example():
         help_text = subprocess.run([*CARNEL, command, "--help"], capture_output=True, text=True,
                                    check=True, timeout=TIMEOUT).stdout
         assert f"example: carnel {command}" in help_text
+
+
+async def test_tap_ends_with_a_clear_error_when_the_kernel_stops(stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    async with tapping(stack, "vehicle.>") as tap:
+        assert await stack.stop() == 0
+        with trio.fail_after(TIMEOUT):
+            said = (await read_all(tap.stderr)).strip()
+            assert await tap.wait() == 3
+    assert said.endswith(f"carnel tap: the kernel at {stack.run_dir} closed the connection: "
+                         "it stopped, or it disconnected this session"), said

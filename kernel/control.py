@@ -75,7 +75,8 @@ class Control:
                 rejects=sum(kernel.router.rejects_of(status.name).values()),
             ))
         return ProcessList(image=kernel.image.name, hot_path=kernel.router.impl.name,
-                           phase=kernel.supervisor.phase.value, processes=processes)
+                           phase=kernel.supervisor.phase.value, processes=processes,
+                           image_file=kernel.image.file)
 
     def stats(self, payload: bytes) -> BusStats:
         stats = self.kernel.router.stats()

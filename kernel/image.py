@@ -172,6 +172,8 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
     kernel: KernelConfig = KernelConfig()
     # Where the image file lives: relative paths in a process's config are relative to it.
     directory: str = ""
+    # The file it was read from ("" for a bundled image): tools load it to learn the tables.
+    file: str = ""
 
     def process(self, name: str) -> ProcessSpec:
         for spec in self.processes:
@@ -205,7 +207,8 @@ def load_image(path: str | Path) -> Image:
         line = data[: exc.start].count(b"\n") + 1
         raise ImageError("not_utf8", "the file is not UTF-8 text", file=str(path),
                          line=line) from exc
-    return parse_image(text, str(path), directory=str(path.resolve().parent))
+    image = parse_image(text, str(path), directory=str(path.resolve().parent))
+    return msgspec.structs.replace(image, file=str(path.resolve()))
 
 
 def parse_image(text: str, filename: str, directory: str = "") -> Image:

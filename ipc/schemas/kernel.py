@@ -26,6 +26,7 @@ class ProcessList(msgspec.Struct, frozen=True, kw_only=True, tag="process_list")
     hot_path: str
     phase: str
     processes: list[ProcessInfo]
+    image_file: str = ""  # the file the running image was read from; "" if it is bundled
 
 
 class ProcessName(msgspec.Struct, frozen=True, kw_only=True, tag="process_name"):

@@ -39,8 +39,8 @@ def add_parser(subparsers) -> None:
                    help="how long to send for (default: 10)")
     p.add_argument("--seed", type=int, metavar="S", help="seed for the messages (default: random)")
     p.add_argument("--image", type=Path, metavar="PATH",
-                   help="the running image's file, when it is not a bundled image: its "
-                   "[process.NAME] table says what NAME may receive")
+                   help="the running image's file, whose [process.NAME] table says what NAME "
+                   "may receive (default: the file the kernel booted from)")
     p.add_argument("--timeout", type=positive_float, default=2.0, metavar="S",
                    help="seconds to wait for each reply (default: 2)")
 
@@ -54,16 +54,27 @@ def run(args, directory: Path) -> int:
 
 
 def _image(listing: ProcessList, path: Path | None) -> Image:
-    try:
-        if path is not None:
+    """The running image, to read its process tables: the file given, else the file the kernel
+    booted from, else the bundled image of its name."""
+    if path is None and listing.image_file:
+        path = Path(listing.image_file)
+        try:
             image = load_image(path)
-        elif listing.image in bundled_images():
-            image = bundled_image(listing.image)
-        else:
-            raise ToolError(f"image {listing.image!r} is not a bundled one: pass its file with "
-                            "--image, so that its process tables say what to send", EXIT_USAGE)
-    except ImageError as exc:
-        raise ToolError(str(exc), EXIT_USAGE) from None
+        except ImageError as exc:
+            raise ToolError(f"cannot read the running image's file: {exc}; pass the image "
+                            "with --image", EXIT_USAGE) from None
+    else:
+        try:
+            if path is not None:
+                image = load_image(path)
+            elif listing.image in bundled_images():
+                image = bundled_image(listing.image)
+            else:
+                raise ToolError(f"image {listing.image!r} is not a bundled one: pass its file "
+                                "with --image, so that its process tables say what to send",
+                                EXIT_USAGE)
+        except ImageError as exc:
+            raise ToolError(str(exc), EXIT_USAGE) from None
     if image.name != listing.image:
         raise ToolError(f"{path} is image {image.name!r}, but the kernel runs "
                         f"{listing.image!r}", EXIT_USAGE)

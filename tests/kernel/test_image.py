@@ -231,7 +231,10 @@ def test_file_that_is_not_utf8_is_reported_at_its_line(tmp_path: Path) -> None:
 def test_load_image_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "car.toml"
     path.write_text(HEAD + '[process.gps]\nmodule = "m"\n', encoding="utf-8")
-    assert load_image(path).process("gps").module == "m"
+    image = load_image(path)
+    assert image.process("gps").module == "m"
+    assert image.file == str(path.resolve())  # what tools load to learn the running image
+    assert parse_image(path.read_text(), "x.toml").file == ""
 
 
 # Images shipped inside the package.

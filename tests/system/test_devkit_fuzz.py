@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-
+from pathlib import Path
 
 from conftest import OPERATOR, program
 
@@ -53,12 +53,17 @@ async def test_fuzz_reports_no_crash_of_a_sturdy_service_and_its_replies_by_code
     assert await stack.stop() == 0
 
 
-async def test_fuzz_needs_the_image_file_and_a_ready_process_of_it(stack_factory):
+async def test_fuzz_reads_the_image_the_kernel_booted_and_needs_a_process_of_it(stack_factory):
     stack = await stack_factory(image("sturdy", "sturdy.py")).boot()
-    unbundled = await carnel(stack, "fuzz", "sturdy", "--seconds", "1")
-    assert unbundled.returncode == 2
-    assert "image 'devkit-fuzz' is not a bundled one: pass its file with --image" in \
-        unbundled.stderr
-    unknown = await carnel(stack, "fuzz", "nosuch", "--image", stack.image_arg)
+    clean = await carnel(stack, "fuzz", "sturdy", "--seconds", "1", "--seed", "1")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.rstrip().endswith("no crashes found")
+    unknown = await carnel(stack, "fuzz", "nosuch")
     assert unknown.returncode == 2 and "no process named 'nosuch'" in unknown.stderr
+    booted = Path(stack.image_arg)
+    booted.rename(booted.with_suffix(".moved"))
+    moved = await carnel(stack, "fuzz", "sturdy", "--seconds", "1")
+    assert moved.returncode == 2
+    assert "cannot read the running image's file" in moved.stderr
+    assert "pass the image with --image" in moved.stderr
     assert await stack.stop() == 0

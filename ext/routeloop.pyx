@@ -85,6 +85,10 @@ cdef class Peer:
         self.name = name
         self.rejects = {}
 
+    cpdef bint window_full(self, unsigned long long size):
+        """Whether `size` more bytes would pass what it may leave untaken."""
+        return self.window != 0 and self.bytes_out + size > self.taken + self.window
+
     @property
     def identity(self) -> bytes:
         return self._identity
@@ -679,7 +683,7 @@ cdef class RouteLoop:
         try:
             for i in range(count):
                 sub = _peer(subs[i])
-                if sub.window and sub.bytes_out + size > sub.taken + sub.window:
+                if sub.window_full(size):
                     sub.drops += 1  # it has left its window's worth untaken: drop for it alone
                     route.drops += 1
                     continue

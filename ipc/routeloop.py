@@ -68,6 +68,10 @@ class Peer:
         self.window = 0
         self.taken = 0
 
+    def window_full(self, size: int) -> bool:
+        """Whether `size` more bytes would pass what it may leave untaken."""
+        return self.window != 0 and self.bytes_out + size > self.taken + self.window
+
 
 class Route:
     """A concrete subject: who receives it, its sequence counter, counters and kept value."""
@@ -271,7 +275,7 @@ class RouteLoop:
         out = [None, stamped, *frames[2:]]
         sock = self.sock
         for sub in route.peers:
-            if sub.window and sub.bytes_out + size > sub.taken + sub.window:
+            if sub.window_full(size):
                 sub.drops += 1  # it has left its window's worth untaken: drop for it alone
                 route.drops += 1
                 continue

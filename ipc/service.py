@@ -228,15 +228,22 @@ class Service:
         def deliver(batch: list[Delivery]) -> None:
             if sub is not None:
                 self._count_gaps(sub, batch)
-            try:
-                send.send_nowait(batch)
-            except trio.WouldBlock:
-                self.stats.dropped += len(batch)
-                self._limited_warning("handler_behind", dropped=self.stats.dropped)
-            except trio.BrokenResourceError:
-                pass  # the iterator was closed; its unsubscribe is on the way
+            self._enqueue(send, batch)
 
         return deliver
+
+    def _enqueue(self, send: trio.MemorySendChannel, batch: list[Delivery]) -> bool:
+        """Queue `batch` for the task that handles it; False if it was dropped: that task is
+        behind (counted and logged) or gone."""
+        try:
+            send.send_nowait(batch)
+        except trio.WouldBlock:
+            self.stats.dropped += len(batch)
+            self._limited_warning("handler_behind", dropped=self.stats.dropped)
+            return False
+        except trio.BrokenResourceError:
+            return False  # the iterator was closed; its unsubscribe is on the way
+        return True
 
     def _count_gaps(self, sub: _Subscription, batch: list[Delivery]) -> None:
         last = sub.last_seq
@@ -299,12 +306,7 @@ class Service:
                         nursery.start_soon(self._answer, delivery, limit)
                         continue
                 rest = batch[i:]
-                try:
-                    send.send_nowait(rest)
-                except trio.WouldBlock:  # their callers get Timeout
-                    self.stats.dropped += len(rest)
-                    self._limited_warning("handler_behind", dropped=self.stats.dropped)
-                else:
+                if self._enqueue(send, rest):  # if dropped, their callers get Timeout
                     waiting += len(rest)
                 return
 

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-REVIEW_S = 0.1  # a burst of large messages runs ~1 ms each: ~100 of them on the wrong footing at most
+# Large messages take ~1 ms each: at most ~100 of a burst go before the threads move.
+REVIEW_S = 0.1
 SMALL = 32 * 1024  # an average below this brings the threads together
 LARGE = 96 * 1024  # an average above this lets them go
 

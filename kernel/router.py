@@ -606,8 +606,8 @@ class Router:
         if flags & Flag.RETAIN:
             route.retained = [header, *body]
         for peer in route.peers:
-            if peer.window and peer.bytes_out + size > peer.taken + peer.window:
-                peer.drops += 1  # as the hot loop does: its window is full
+            if peer.window_full(size):
+                peer.drops += 1  # as the hot loop does
                 route.drops += 1
             elif self._send(peer.identity, header, *body):
                 peer.msgs_out += 1

@@ -17,8 +17,8 @@ from typing import BinaryIO
 import msgspec
 import zstandard
 from mcap.exceptions import EndOfFile, InvalidMagic, McapError
-from mcap.records import Channel, Header, Message, Schema
-from mcap.stream_reader import StreamReader
+from mcap.records import Channel, Chunk, Header, Message, Schema
+from mcap.stream_reader import StreamReader, breakup_chunk
 
 from carnel.ipc.subjects import SubjectError, validate_subject
 from carnel.kernel.tools.recording.layout import (
@@ -35,6 +35,39 @@ from carnel.kernel.tools.recording.layout import (
 _LARGE_READ = 1 << 20
 # What a damaged (not merely cut short) file can raise from inside the mcap reader.
 _DAMAGE = (McapError, ValueError, struct.error, msgspec.DecodeError, zstandard.ZstdError)
+
+
+def _records(stream: StreamReader) -> Iterator[object]:
+    """The stream's records with each chunk opened here: mcap would hand the chunk's claimed size
+    to zstd as an allocation, and a damaged claim overflows or asks for terabytes. Here a chunk is
+    decompressed a piece at a time and is damaged once it yields more than it claimed."""
+    for record in stream.records:
+        if not isinstance(record, Chunk):
+            yield record
+            continue
+        if record.compression == "zstd":
+            data = _unzstd(record.data, record.uncompressed_size)
+            record = Chunk(compression="", data=data, message_end_time=record.message_end_time,
+                           message_start_time=record.message_start_time,
+                           uncompressed_crc=record.uncompressed_crc,
+                           uncompressed_size=record.uncompressed_size)
+        elif record.compression:
+            raise ValueError(f"a chunk compressed with {record.compression!r}, not zstd")
+        yield from breakup_chunk(record, validate_crc=True)
+
+
+def _unzstd(data: bytes, claimed: int) -> bytes:
+    pieces: list[bytes] = []
+    size = 0
+    with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+        while piece := reader.read(_LARGE_READ):
+            size += len(piece)
+            if size > claimed:
+                raise ValueError(f"a chunk that decompresses to more than its {claimed} bytes")
+            pieces.append(piece)
+    if size != claimed:
+        raise ValueError(f"a chunk that decompresses to {size} bytes, not {claimed}")
+    return b"".join(pieces)
 
 
 class RecordingError(Exception):
@@ -80,7 +113,8 @@ class RecordingReader:
             self._file = path.open("rb")
         except OSError as exc:
             raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
-        self._records = StreamReader(_Exact(self._file), validate_crcs=True).records
+        self._records = _records(StreamReader(_Exact(self._file), emit_chunks=True,
+                                              validate_crcs=True))
         try:
             header = next(self._records)
         except EndOfFile:

@@ -155,6 +155,27 @@ def test_damage_is_a_recording_error_never_a_crash(tmp_path, data):
         assert str(path) in str(exc)
 
 
+def first_chunk_size_field(raw: bytes) -> int:
+    """Where the first chunk's claimed uncompressed size sits in an MCAP file."""
+    at = 8  # the magic
+    while raw[at] != 0x06:  # the chunk opcode
+        at += 9 + int.from_bytes(raw[at + 1:at + 9], "little")
+    return at + 9 + 16  # after the opcode, length, start and end times
+
+
+@pytest.mark.parametrize("claimed", [2**63 + 1, 2**40, 5])
+def test_a_chunk_claiming_the_wrong_size_is_damage_not_an_allocation(tmp_path, claimed):
+    # Found by fuzzing: a claim past 2**63 overflowed inside zstd instead of reading as damage.
+    path = tmp_path / "sample.mcap"
+    write(path, sample())
+    raw = bytearray(path.read_bytes())
+    at = first_chunk_size_field(raw)
+    raw[at:at + 8] = claimed.to_bytes(8, "little")
+    path.write_bytes(raw)
+    with pytest.raises(RecordingError, match="damaged near byte .*decompresses to"):
+        read(path)
+
+
 @pytest.mark.parametrize(("content", "says"), [
     (b"", "is empty or cut short before its MCAP header"),
     (b"carnel,not,mcap\n", "is not an MCAP file"),

@@ -49,6 +49,10 @@ class CredentialError(Exception):
     """No usable bus credential: not spawned by a kernel, and the operator's is not readable."""
 
 
+class NoKernel(CredentialError):
+    """No operator's credential because no kernel is running there."""
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     """Who a connection says it is (ZeroMQ PLAIN user name) and its secret."""
@@ -75,8 +79,8 @@ def operator_credential(directory: Path) -> Credential:
     try:
         secret = path.read_bytes().strip()
     except FileNotFoundError:
-        raise CredentialError(f"no kernel is running at {directory}: start one with "
-                              "`carnel boot`") from None
+        raise NoKernel(f"no kernel is running at {directory}: start one with `carnel boot`") \
+            from None
     except PermissionError:
         raise CredentialError(f"{path} is not readable: run carnel as the user that runs the "
                               "kernel") from None

@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import msgspec
-import trio
 
 from carnel.ipc import _impl
-from carnel.ipc.client import BusClient
-from carnel.ipc.errors import CallError
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import Accepted, ProcessList, ProcessName
-from carnel.ipc.settings import (
-    Credential, CredentialError, bus_endpoint, operator_credential, run_dir)
-from carnel.ipc.wire import Kind
+from carnel.ipc.settings import run_dir
 from carnel.kernel import tools
+from carnel.kernel.tools.bus import call, run_tool
 from carnel.kernel.tools.console import reader_may_leave
+from carnel.kernel.tools.session import EXIT_OK, ToolError, operator_session, report
 from carnel.kernel.tools.tables import table
-from carnel.kernel.tools.session import (
-    EXIT_FAILED, EXIT_NO_KERNEL, EXIT_OK, ToolError, report)
 
 VERSION = "0.1.0"
 
@@ -111,16 +105,7 @@ def _main(argv: list[str] | None) -> int:
 
 
 def control(args, directory: Path) -> int:
-    sock = directory / "bus.sock"
-    if not sock.exists():
-        print(f"carnel: no kernel is running at {directory}: start one with carnel boot",
-              file=sys.stderr)
-        return EXIT_NO_KERNEL
-    try:
-        credential = operator_credential(directory)
-    except CredentialError as exc:
-        print(f"carnel: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    """ps, stats, start, stop, restart, shutdown: one request to the kernel as the operator."""
     command = args.command
     if command in ("start", "stop", "restart"):
         request, reply_type = ProcessName(name=args.name), Accepted
@@ -131,10 +116,9 @@ def control(args, directory: Path) -> int:
     else:
         request, reply_type = Empty(), Accepted
     try:
-        reply = trio.run(_call, bus_endpoint(directory), credential, f"kernel.{command}", request, reply_type)
-    except CallError as exc:
-        print(f"carnel {command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        reply = run_tool(_ask_kernel, directory, command, request, reply_type)
+    except ToolError as exc:
+        return report(command, exc)
     if getattr(args, "json", False):
         print(msgspec.json.encode(reply).decode())
     elif command == "ps":
@@ -146,14 +130,9 @@ def control(args, directory: Path) -> int:
     return EXIT_OK
 
 
-async def _call(endpoint: str, credential: Credential, subject: str, request, reply_type):
-    client = BusClient(endpoint, f"cli-{os.getpid()}", credential=credential)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: client.run(task_status=task_status, join_timeout=3))
-        reply = await client.request_raw(Kind.REQ, subject, msgspec.msgpack.encode(request),
-                                         timeout=5)
-        nursery.cancel_scope.cancel()
-    return msgspec.msgpack.decode(reply.frames[1], type=reply_type)
+async def _ask_kernel(directory: Path, command: str, request, reply_type):
+    async with operator_session(directory, command) as client:
+        return await call(client, f"kernel.{command}", request, reply_type)
 
 
 def format_ps(listing: ProcessList) -> str:

@@ -115,7 +115,9 @@ class Kernel:
             if forkserver is not None:
                 forkserver.close()
             self.ctx.destroy(linger=0)
+            # Gone with the kernel, so that the tools say at once that no kernel is running.
             (self.run_dir / OPERATOR_FILE).unlink(missing_ok=True)
+            (self.run_dir / "bus.sock").unlink(missing_ok=True)
         return 1 if self.escalated else 0
 
     def _start_zygote(self) -> ForkServer | None:

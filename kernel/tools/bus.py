@@ -2,21 +2,18 @@
 listening, and knowing that what they sent has been routed."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import msgspec
 import trio
 
-from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError, Denied
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.wire import Kind
 from carnel.kernel.tools.console import reader_may_leave
-from carnel.kernel.tools.session import EXIT_OK, ToolError, operator_session
+from carnel.kernel.tools.session import EXIT_OK, ToolError
 
 T = TypeVar("T")
 _encode = msgspec.msgpack.Encoder().encode
@@ -51,6 +48,9 @@ async def refusals(client: BusClient) -> dict[str, int]:
 
 def failed(exc: CallError) -> ToolError:
     """A typed error as the message a tool leaves with: its code first, for scripts to match."""
+    if isinstance(exc, Denied):  # a tool is the operator, so the image's [operator] said no
+        return ToolError(f"{exc.code}: {exc} (the image's [operator] section lists what the "
+                         "carnel commands may do)")
     return ToolError(f"{exc.code}: {exc}")
 
 

@@ -12,7 +12,7 @@ import trio
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
-from carnel.ipc.settings import CredentialError, bus_endpoint, operator_credential
+from carnel.ipc.settings import CredentialError, NoKernel, bus_endpoint, operator_credential
 from carnel.ipc.wire import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
@@ -28,7 +28,7 @@ class ToolError(Exception):
 
 def check_kernel(directory: Path) -> None:
     if not (directory / "bus.sock").exists():
-        raise ToolError(f"no kernel is running at {directory}: start one with carnel boot",
+        raise ToolError(f"no kernel is running at {directory}: start one with `carnel boot`",
                         EXIT_NO_KERNEL)
 
 
@@ -49,7 +49,8 @@ async def operator_session(directory: Path, tool: str, *, provides: list[str] = 
     try:
         credential = operator_credential(directory)
     except CredentialError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolError(str(exc), EXIT_NO_KERNEL if isinstance(exc, NoKernel) else EXIT_FAILED) \
+            from None
     client = BusClient(bus_endpoint(directory), f"{tool}-{os.getpid()}", provides=list(provides),
                        credential=credential)
     async with trio.open_nursery() as nursery:

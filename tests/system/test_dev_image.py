@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ import trio
 
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.trip import Trip
-from conftest import CARNEL
+from conftest import CARNEL, wait_exit
 
 
 async def test_dev_image_boots_and_the_trip_computer_works(stack_factory):
@@ -66,7 +67,7 @@ def test_control_without_a_kernel_says_how_to_start_one(tmp_path):
     result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path), "ps"], capture_output=True,
                             text=True)
     assert result.returncode == 3
-    assert f"no kernel is running at {tmp_path}: start one with carnel boot" in result.stderr
+    assert f"no kernel is running at {tmp_path}: start one with `carnel boot`" in result.stderr
 
 
 def boot_refused(tmp_path, manifest: str) -> tuple[subprocess.CompletedProcess, Path]:
@@ -91,6 +92,29 @@ def test_a_router_cpu_the_machine_lacks_is_a_clear_error_and_starts_nothing(tmp_
     assert result.returncode == 1
     assert "image pinned, [bus]: router_cpu = 4095, but the kernel may run only on CPUs" \
         in result.stderr
+
+
+async def test_carnel_shutdown_stops_the_kernel_and_then_commands_say_none_runs(stack_factory):
+    stack = await stack_factory("dev").boot()
+    shutdown = stack.carnel("shutdown")
+    assert shutdown.returncode == 0 and "shutdown: shutting down" in shutdown.stdout
+    with trio.fail_after(20):
+        await wait_exit(stack.proc.pid)
+    assert stack.proc.wait() == 0
+    ps = stack.carnel("ps")
+    assert ps.returncode == 3
+    assert "carnel ps: no kernel is running at" in ps.stderr
+
+
+async def test_a_command_the_operator_may_not_use_is_refused_in_one_line(stack_factory):
+    stack = await stack_factory('[image]\nname = "closed"\n\n[operator]\ncall = ["kernel.ps"]\n'
+                                ).boot()
+    stats = stack.carnel("stats")
+    assert stats.returncode == 1
+    assert re.fullmatch(
+        r"carnel stats: denied: kernel.stats: stats-\d+ may not call kernel.stats \(the "
+        r"image's \[operator\] section lists what the carnel commands may do\)\n", stats.stderr)
+    assert await stack.stop() == 0
 
 
 async def test_carnel_pure_boots_on_the_twin_and_says_so(stack_factory):

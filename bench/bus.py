@@ -1,6 +1,7 @@
 """Bus throughput and latency, every case against its baselines in one run.
 
     python bench/bus.py [--quick] [--json] [--cases ...] [--sizes ...] [--rounds N]
+                        [--router-cpu auto|off|N] [--io-threads N]
 
 Cases, all on ipc://, all moving the same multipart message ([header][payload]) with the same
 sender and receiver loops, each side in its own process:
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -113,7 +115,7 @@ def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
         sock.recv_multipart()
 
 
-def role_router(endpoint: str, secure: bool, router_cpu: str) -> None:
+def role_router(endpoint: str, secure: bool, router_cpu: str, io_threads: int) -> None:
     import trio
     from carnel.kernel.access import AccessControl, access_control
     from carnel.kernel.credentials import CredentialStore
@@ -123,7 +125,7 @@ def role_router(endpoint: str, secure: bool, router_cpu: str) -> None:
     from carnel.kernel.zap import ZapHandler
 
     async def main() -> None:
-        ctx = zmq.Context.instance()
+        ctx = zmq.Context(io_threads=io_threads)  # as the kernel makes it from [bus] io_threads
         image = parse_image(ACCESS_IMAGE, "bench.toml")
         access = access_control(image) if secure else AccessControl.allow_all()
         cpu = resolve_cpu(int(router_cpu) if router_cpu.isdigit() else router_cpu)
@@ -359,6 +361,14 @@ def cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
+@dataclass(frozen=True)
+class RouterOptions:
+    """The kernel router's [bus] settings that the command line can change."""
+
+    cpu: str = "auto"
+    io_threads: int = 1
+
+
 class CaseRun:
     """One case's processes for one payload size, started once and then driven round by round.
 
@@ -368,9 +378,9 @@ class CaseRun:
     alternate and share whatever the machine is doing meanwhile.
     """
 
-    def __init__(self, case: str, size: int, count: int, tmp: str, router_cpu: str) -> None:
+    def __init__(self, case: str, size: int, count: int, tmp: str, router: RouterOptions) -> None:
         self.case, self.size, self.count, self.tmp = case, size, count, tmp
-        self.router_cpu = router_cpu
+        self.router = router
         self.procs: list[Proc] = []
         self.rounds: list[dict] = []
         self.samples: list[float] = []
@@ -448,7 +458,7 @@ class CaseRun:
         if self.case == "cproxy":
             return self._start("cproxy", a, b), a, b, {}
         secure = self.case != "router_open"
-        proc = Proc("router", a, str(int(secure)), self.router_cpu,
+        proc = Proc("router", a, str(int(secure)), self.router.cpu, str(self.router.io_threads),
                     env={"CARNEL_PURE": "1"} if self.case == "router_pure" else None)
         self.procs.append(proc)
         return proc, a, a, json.loads(proc.expect("ready").split(" ", 1)[1])
@@ -459,10 +469,10 @@ class CaseRun:
 
 
 def measure(cases: list[str], size: int, count: int, rounds: int, pings: int, tmp: str,
-            router_cpu: str, say=lambda text: None) -> list[dict]:
+            router: RouterOptions, say=lambda text: None) -> list[dict]:
     """Every case at one size: throughput rounds, then round trips in blocks, the cases taking
     turns (in a rotating order) so that no case gets the machine's quiet or busy spell alone."""
-    runs = [CaseRun(case, size, count, tmp, router_cpu) for case in cases]
+    runs = [CaseRun(case, size, count, tmp, router) for case in cases]
     try:
         for run in runs:
             say(f"{size} B: starting {run.case}")
@@ -492,7 +502,7 @@ def main() -> None:
         logs.configure("json", stream=sys.stderr, level=logging.WARNING)
         role, *args = sys.argv[2:]
         if role == "router":
-            role_router(args[0], args[1] == "1", args[2])
+            role_router(args[0], args[1] == "1", args[2], int(args[3]))
         elif role == "cproxy":
             role_cproxy(*args)
         elif role == "send":
@@ -519,6 +529,9 @@ def main() -> None:
     parser.add_argument("--router-cpu", default="auto",
                         help="the kernel router's [bus] router_cpu: auto (as the kernel boots "
                              "by default), off, or a CPU number")
+    parser.add_argument("--io-threads", type=int, default=1, choices=range(1, 9), metavar="N",
+                        help="the kernel router's [bus] io_threads (default 1, as the kernel "
+                             "boots by default)")
     opts = parser.parse_args()
     if opts.router_cpu not in ("auto", "off") and not opts.router_cpu.isdigit():
         parser.error(f"--router-cpu: auto, off or a CPU number, not {opts.router_cpu!r}")
@@ -541,7 +554,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="carnel-bench-") as tmp:
         for size in sizes:
             measured = measure(cases, size, counts[size], rounds[size], pings[size], tmp,
-                               opts.router_cpu, progress)
+                               RouterOptions(opts.router_cpu, opts.io_threads), progress)
             results += measured
             if opts.json:
                 for result in measured:

@@ -115,14 +115,19 @@ class BusConfig(_Section):
     `max_unread`: publication bytes it holds for a process that reports what it has taken
     (every Service does), which bounds the queue of large messages.
 
-    `router_cpu`: the CPU the router's two hot threads share while the bus carries small
-    messages (see kernel/placement.py): a CPU number, "auto" (the last CPU the kernel may use,
-    on a machine with more than one) or "off" (the scheduler places them)."""
+    `router_cpu`: the CPU the router's hot threads share while the bus carries small messages
+    (see kernel/placement.py): a CPU number, "auto" (the last CPU the kernel may use, on a
+    machine with more than one) or "off" (the scheduler places them).
+
+    `io_threads`: libzmq's I/O threads in the kernel. With two, the kernel reads one process's
+    message while it writes another's: more bandwidth for large messages when the bus is busy,
+    but a small round trip through the kernel takes longer (bench/bus.py --io-threads)."""
 
     max_message_size: Count = 32 * 1024 * 1024
     high_water_mark: CountOrZero = 1000
     max_unread: Count = 64 * 1024 * 1024
     router_cpu: CountOrZero | Literal["auto", "off"] = "auto"
+    io_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
 
 
 class Limits(_Section):

@@ -56,7 +56,7 @@ class Kernel:
         self._wake: trio.CancelScope | None = None
         self._events: collections.deque[sv.Event] = collections.deque()
         self._handling = False
-        self.ctx = zmq.Context()
+        self.ctx = zmq.Context(io_threads=image.bus.io_threads)
         # A process's uid is checked at connect only when the kernel can give it one (as root).
         uids = {spec.name: spec.uid for spec in image.processes
                 if spec.uid is not None and os.geteuid() == 0}

@@ -1,8 +1,9 @@
-"""Where the router's two hot threads run: on one CPU together while the bus carries small
+"""Where the router's hot threads run: on one CPU together while the bus carries small
 messages, anywhere while it carries large ones.
 
-Every message through the kernel crosses two threads of the router's own: libzmq's I/O thread,
-which reads and writes the sockets, and the route thread. Each crossing wakes the other thread.
+Every message through the kernel crosses two threads of the router's own: a libzmq I/O thread,
+which reads and writes the sockets (the image's [bus] io_threads says how many there are), and
+the route thread. Each crossing wakes the other thread.
 When the scheduler puts the woken thread on another, idle CPU, the wake-up costs an
 inter-processor interrupt and that CPU's return from idle: on the 2-core machines this project
 is measured on, that made a 64 B round trip through the kernel 231 us against 183 us with both

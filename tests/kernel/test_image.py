@@ -38,6 +38,7 @@ def test_minimal_image_gets_the_documented_defaults() -> None:
     assert (config.strategy, config.intensity, config.period) == ("one_for_one", 3, 5.0)
     assert (config.restart_delay, config.restart_delay_max) == (0.05, 2.0)
     assert image.bus.max_message_size == 32 * 1024 * 1024
+    assert (image.bus.router_cpu, image.bus.io_threads) == ("auto", 1)
     gps = image.process("gps")
     assert (gps.restart, gps.after, gps.start_timeout, gps.shutdown_timeout) == \
         ("permanent", (), 5.0, 5.0)
@@ -57,6 +58,7 @@ restart_delay_max = 8
 [bus]
 max_message_size = 1048576
 high_water_mark = 50
+io_threads = 2
 
 [process.can]
 command = ["/usr/bin/candump-replay", "--loop"]
@@ -93,6 +95,7 @@ cpu_seconds = 3600
     assert (can.subscribe, can.call, can.provide) == (("kernel.>",), ("diag.read",), ("can",))
     assert image.supervisor.strategy == "rest_for_one" and image.supervisor.restart_delay_max == 8
     assert (image.bus.max_message_size, image.bus.high_water_mark) == (1048576, 50)
+    assert image.bus.io_threads == 2
 
 
 def test_processes_start_after_their_dependencies_and_otherwise_in_file_order() -> None:
@@ -186,6 +189,8 @@ module = "m"
      "process.a.uid", "<= 4294967294"),
     ('[image]\nname = "x"\n[bus]\nhigh_water_mark = 99999999999999999999\n', "invalid_value", 4,
      "bus.high_water_mark", "<= 2147483647"),
+    ('[image]\nname = "x"\n[bus]\nio_threads = 0\n', "invalid_value", 4, "bus.io_threads",
+     ">= 1"),
     ('[image]\nname = "x"\nx = [\n', "toml_syntax", 3, None, "Invalid value"),
     ('[image]\nname = "x"\n[process]\ngps.module = "m"\ngps.restart = 1\n', "invalid_value", 5,
      "process.gps.restart", "Expected `str`, got `int`"),

@@ -94,6 +94,18 @@ def test_a_router_cpu_the_machine_lacks_is_a_clear_error_and_starts_nothing(tmp_
         in result.stderr
 
 
+async def test_the_kernel_runs_as_many_io_threads_as_its_image_asks(stack_factory):
+    stack = await stack_factory(
+        '[image]\nname = "bulk"\n\n[bus]\nio_threads = 2\n\n[operator]\ncall = ["kernel.>"]\n'
+    ).boot()
+    tasks = Path(f"/proc/{stack.proc.pid}/task")
+    names = [(task / "comm").read_text() for task in tasks.iterdir()]
+    assert sum(name.startswith("ZMQbg/IO/") for name in names) == 2
+    ps = stack.carnel("ps")
+    assert ps.returncode == 0 and "image bulk (running)" in ps.stdout, ps.stderr
+    assert await stack.stop() == 0
+
+
 async def test_carnel_shutdown_stops_the_kernel_and_then_commands_say_none_runs(stack_factory):
     stack = await stack_factory("dev").boot()
     shutdown = stack.carnel("shutdown")

@@ -428,7 +428,7 @@ def main() -> None:
 
 
 def print_e2e(result: dict) -> None:
-    print(f"\ne2e: CAN frame into the driver -> kernel -> vehicle -> kernel -> subscriber")
+    print("\ne2e: CAN frame into the driver -> kernel -> vehicle -> kernel -> subscriber")
     print(f"{'frames/s':>9} {'achieved':>9} {'delivered':>9} {'lost':>6} {'p50 ms':>7} {'p99 ms':>7}")
     for s in result["steps"]:
         print(f"{s['rate']:>9} {s['achieved_per_s']:>9} {s['delivered']:>9} {s['lost']:>6} "

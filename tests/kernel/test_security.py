@@ -9,7 +9,6 @@ import os
 
 import pytest
 import trio
-import zmq
 from hypothesis import given
 from hypothesis import strategies as st
 

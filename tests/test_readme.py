@@ -26,3 +26,11 @@ def test_readme_starts_with_the_two_setup_commands():
     text = (ROOT / "README.md").read_text()
     first_block = text.split("## Two commands", 1)[1]
     assert first_block.index("make boot") < first_block.index("make test") < 200
+
+
+def test_the_bus_block_is_a_valid_image_table_that_states_the_defaults():
+    from carnel.kernel.image import BusConfig, parse_image
+
+    block = readme_block("Tuning the bus", "toml")
+    image = parse_image(f'[image]\nname = "readme"\n\n{block}', "README.md")
+    assert image.bus == BusConfig()

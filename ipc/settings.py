@@ -8,6 +8,7 @@ credential, readable only by the user running the kernel.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -43,6 +44,19 @@ def run_dir(environ: os._Environ | dict = os.environ) -> Path:
 
 def bus_endpoint(directory: Path) -> str:
     return f"ipc://{directory / 'bus.sock'}"
+
+
+def bus_accepts(directory: Path) -> bool:
+    """Whether a kernel listens on the bus socket in `directory`: a killed kernel leaves the file
+    behind, and connecting to that is refused at once."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(directory / "bus.sock"))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 class CredentialError(Exception):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import socket
 from pathlib import Path
 
 import msgspec
@@ -19,7 +18,7 @@ import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.schemas.kernel import ProcessStateChanged
-from carnel.ipc.settings import OPERATOR_FILE, bus_endpoint
+from carnel.ipc.settings import OPERATOR_FILE, bus_accepts, bus_endpoint
 from carnel.kernel import placement
 from carnel.kernel import supervision as sv
 from carnel.kernel.access import access_control
@@ -153,7 +152,7 @@ class Kernel:
         sock = self.run_dir / "bus.sock"
         if sock.exists():
             # A live kernel accepts connections; a file left by a crashed one is safe to replace.
-            if _socket_accepts(sock):
+            if bus_accepts(self.run_dir):
                 raise BootError(f"a kernel is already running at {self.run_dir}")
             sock.unlink()
 
@@ -266,14 +265,3 @@ class Kernel:
 
     def uptime(self, started_at: float | None) -> float | None:
         return None if started_at is None else round(trio.current_time() - started_at, 3)
-
-
-def _socket_accepts(path: Path) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True

@@ -12,7 +12,8 @@ import trio
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
-from carnel.ipc.settings import CredentialError, NoKernel, bus_endpoint, operator_credential
+from carnel.ipc.settings import (
+    CredentialError, NoKernel, bus_accepts, bus_endpoint, operator_credential)
 from carnel.ipc.wire import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_KERNEL = 0, 1, 2, 3
@@ -30,6 +31,9 @@ def check_kernel(directory: Path) -> None:
     if not (directory / "bus.sock").exists():
         raise ToolError(f"no kernel is running at {directory}: start one with `carnel boot`",
                         EXIT_NO_KERNEL)
+    if not bus_accepts(directory):
+        raise ToolError(f"no kernel is running at {directory} (one that ran there was killed "
+                        "and left its socket): start one with `carnel boot`", EXIT_NO_KERNEL)
 
 
 async def keep_alive(client: BusClient) -> None:

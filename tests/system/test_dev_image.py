@@ -106,6 +106,16 @@ async def test_the_kernel_runs_as_many_io_threads_as_its_image_asks(stack_factor
     assert await stack.stop() == 0
 
 
+async def test_commands_after_a_killed_kernel_say_none_runs_at_once(stack_factory):
+    stack = await stack_factory("dev").boot()
+    stack.proc.kill()
+    with trio.fail_after(10):
+        await wait_exit(stack.proc.pid)
+    ps = stack.carnel("ps", timeout=2)  # no join attempt: the left socket refuses at once
+    assert ps.returncode == 3
+    assert "no kernel is running at" in ps.stderr and "was killed and left its socket" in ps.stderr
+
+
 async def test_carnel_shutdown_stops_the_kernel_and_then_commands_say_none_runs(stack_factory):
     stack = await stack_factory("dev").boot()
     shutdown = stack.carnel("shutdown")

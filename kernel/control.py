@@ -67,7 +67,8 @@ class Control:
             traffic = bus.get(status.name)
             processes.append(ProcessInfo(
                 name=status.name, state=status.state.value, pid=status.pid,
-                uptime_s=kernel.uptime(status.started_at), restarts=status.restarts,
+                uptime_s=kernel.uptime(status.started_at) if status.pid else None,
+                restarts=status.restarts,
                 last_exit=status.last_exit, rss_kb=rss_kb(status.pid),
                 msgs_in=traffic.msgs_in if traffic else 0,
                 msgs_out=traffic.msgs_out if traffic else 0,

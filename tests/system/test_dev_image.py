@@ -106,6 +106,29 @@ async def test_the_kernel_runs_as_many_io_threads_as_its_image_asks(stack_factor
     assert await stack.stop() == 0
 
 
+async def test_a_stopped_process_is_listed_without_pid_or_uptime_until_started(stack_factory):
+    stack = await stack_factory("dev").boot()
+
+    async def trip_when(state: str) -> dict:
+        with trio.fail_after(10):
+            while True:
+                ps = await stack.carnel_async("ps", "--json")
+                trip = next(p for p in json.loads(ps.stdout)["processes"] if p["name"] == "trip")
+                if trip["state"] == state:
+                    return trip
+                await trio.sleep(0.05)
+
+    assert stack.carnel("stop", "trip").returncode == 0
+    stopped = await trip_when("stopped")
+    assert (stopped["pid"], stopped["uptime_s"]) == (None, None)
+    row = next(line for line in stack.carnel("ps").stdout.splitlines() if line.startswith("trip"))
+    assert row.split()[:4] == ["trip", "stopped", "-", "-"]
+    assert stack.carnel("start", "trip").returncode == 0
+    started = await trip_when("ready")
+    assert started["pid"] and 0 <= started["uptime_s"] < 10
+    assert await stack.stop() == 0
+
+
 async def test_commands_after_a_killed_kernel_say_none_runs_at_once(stack_factory):
     stack = await stack_factory("dev").boot()
     stack.proc.kill()

@@ -33,6 +33,17 @@ def version_text() -> str:
             f"Python {sys.version.split()[0]}")
 
 
+class _PrintVersion(argparse.Action):
+    """--version as `carnel version` prints it: argparse's own action re-wraps it into one line."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="carnel",
@@ -40,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
         epilog="The run directory (bus socket, logs) is $CARNEL_RUN_DIR, else "
                "$XDG_RUNTIME_DIR/carnel, else /run/carnel.",
     )
-    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--version", action=_PrintVersion, help="show the version and which hot path "
+                   "is active, and exit")
     p.add_argument("--run-dir", type=Path, help="where the kernel's bus socket and logs live")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -50,15 +62,22 @@ def parser() -> argparse.ArgumentParser:
                           "in reverse order (exit 0).")
     boot.add_argument("image", nargs="?", default="dev",
                       help="a bundled image name or a path to a .toml manifest (default: dev)")
-    sub.add_parser("version", help="show the version and which hot path is active")
-    sub.add_parser("images", help="list the bundled system images")
+    sub.add_parser("version", help="show the version and which hot path is active",
+                   description="Show carnel's version, which hot path is active (the compiled "
+                   "extension or the pure-Python twin; CARNEL_PURE=1 forces the twin) and the "
+                   "versions of pyzmq, libzmq and Python.")
+    sub.add_parser("images", help="list the bundled system images",
+                   description="List the system images bundled with carnel: `carnel boot NAME` "
+                   "boots one.")
     ps = sub.add_parser("ps", help="list the image's processes")
     ps.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     stats = sub.add_parser("stats", help="bus statistics per process and per subject")
     stats.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     for verb in ("start", "stop", "restart"):
-        cmd = sub.add_parser(verb, help=f"{verb} one process of the running image")
-        cmd.add_argument("name")
+        cmd = sub.add_parser(verb, help=f"{verb} one process of the running image",
+                             description=f"{verb.capitalize()} one process of the running image; "
+                             "`carnel ps` shows its state.")
+        cmd.add_argument("name", help="the process's name in the image, as `carnel ps` lists it")
     sub.add_parser("shutdown", help="stop the running image in order")
     logs_cmd = sub.add_parser("logs", help="show the kernel's log (every process's lines)")
     logs_cmd.add_argument("name", nargs="?", help="only this process's lines")

@@ -193,3 +193,9 @@ def test_unit_file_is_a_notify_service_with_a_watchdog():
     unit = (Path(__file__).resolve().parents[2] / "kernel/systemd/carnel.service").read_text()
     assert "Type=notify" in unit and "WatchdogSec=" in unit
     assert "ExecStart=" in unit and "carnel boot" in unit
+
+
+def test_dash_dash_version_prints_what_carnel_version_does():
+    version = subprocess.run([*CARNEL, "version"], capture_output=True, text=True, check=True)
+    dashed = subprocess.run([*CARNEL, "--version"], capture_output=True, text=True, check=True)
+    assert dashed.stdout == version.stdout and len(dashed.stdout.splitlines()) == 3

@@ -42,6 +42,9 @@ def run_dir(environ: os._Environ | dict = os.environ) -> Path:
     return Path("/run/carnel")
 
 
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sun_path less its terminating NUL)
+
+
 def bus_endpoint(directory: Path) -> str:
     return f"ipc://{directory / 'bus.sock'}"
 

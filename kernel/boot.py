@@ -10,6 +10,7 @@ from pathlib import Path
 import trio
 
 from carnel.ipc import logs
+from carnel.ipc.settings import SOCKET_PATH_MAX
 from carnel.kernel.image import Image, ImageError, bundled_image, load_image
 from carnel.kernel.kernel import BootError, Kernel
 
@@ -37,6 +38,12 @@ def boot(image_arg: str, directory: Path) -> int:
         image = resolve_image(image_arg)
     except ImageError as exc:
         print(f"carnel boot: {exc}", file=sys.stderr)
+        return 2
+    sock = os.fsencode(directory / "bus.sock")
+    if len(sock) > SOCKET_PATH_MAX:
+        print(f"carnel boot: the bus socket would be {os.fsdecode(sock)}, {len(sock)} bytes: a "
+              f"Unix socket's path may have at most {SOCKET_PATH_MAX}; choose a shorter run "
+              "directory (--run-dir or $CARNEL_RUN_DIR)", file=sys.stderr)
         return 2
     try:
         json_log = open_log(directory)

@@ -199,3 +199,13 @@ def test_dash_dash_version_prints_what_carnel_version_does():
     version = subprocess.run([*CARNEL, "version"], capture_output=True, text=True, check=True)
     dashed = subprocess.run([*CARNEL, "--version"], capture_output=True, text=True, check=True)
     assert dashed.stdout == version.stdout and len(dashed.stdout.splitlines()) == 3
+
+
+def test_a_run_directory_too_long_for_a_unix_socket_is_refused_before_anything_is_made(tmp_path):
+    run = tmp_path / ("r" * 120)
+    result = subprocess.run([*CARNEL, "--run-dir", str(run), "boot", "dev"], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"carnel boot: the bus socket would be {run}/bus.sock, ")
+    assert "at most 107; choose a shorter run directory" in result.stderr
+    assert not run.exists()

@@ -200,7 +200,10 @@ class Service:
                          credential=settings.credential)
         self._client = client
         async with trio.open_nursery() as nursery:
-            welcome = await nursery.start(client.run)
+            try:
+                welcome = await nursery.start(client.run)
+            except CallError as exc:
+                raise JoinRefused(exc) from None
             for sub in self._subscriptions:
                 sub.send, receive = trio.open_memory_channel(QUEUED_BATCHES)
                 nursery.start_soon(self._consume, sub, receive)
@@ -360,6 +363,14 @@ class Service:
             self.log.warning(event, occurrences=count + 1, **context)
 
 
+class JoinRefused(Exception):
+    """The kernel did not let this service join the bus: nothing it could do was done."""
+
+    def __init__(self, error: CallError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def run(service: Service, settings: ProcessSettings | None = None) -> None:
     """Process entry point: read the kernel's settings from the environment and serve.
 
@@ -377,4 +388,18 @@ def run(service: Service, settings: ProcessSettings | None = None) -> None:
                     nursery.cancel_scope.cancel()
                     break
 
-    trio.run(main)
+    try:
+        trio.run(main)
+    except* JoinRefused as refused:
+        # A refusal repeats on every restart: one line each, not a traceback each.
+        error = _first_leaf(refused).error
+        hint = (f"the image's [process.{service.name}] table lists what it may do"
+                if error.code == "denied" else "")
+        service.log.error("join_refused", code=error.code, error=str(error),
+                          **({"hint": hint} if hint else {}))
+        raise SystemExit(1) from None
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -209,3 +209,23 @@ def test_a_run_directory_too_long_for_a_unix_socket_is_refused_before_anything_i
     assert result.stderr.startswith(f"carnel boot: the bus socket would be {run}/bus.sock, ")
     assert "at most 107; choose a shorter run directory" in result.stderr
     assert not run.exists()
+
+
+async def test_a_service_the_image_does_not_let_provide_says_so_in_one_line(stack_factory):
+    stack = await stack_factory('[image]\nname = "misconfigured"\n\n[operator]\ncall = ["kernel.>"]\n'
+                                '\n[process.a]\nmodule = "carnel.services.trip"\n'
+                                'restart = "temporary"\n').boot()
+    with trio.fail_after(10):
+        while True:
+            ps = await stack.carnel_async("ps", "--json")
+            (a,) = json.loads(ps.stdout)["processes"]
+            if a["state"] == "failed":
+                break
+            await trio.sleep(0.05)
+    assert a["last_exit"] == "exit 1"
+    out = stack.output()
+    (line,) = [line for line in out.splitlines() if "process=a" in line and "error" in line]
+    assert "join_refused" in line and "may not provide trip.reset" in line
+    assert "the image's [process.a] table lists what it may do" in line
+    assert "Traceback" not in out
+    assert await stack.stop() == 0

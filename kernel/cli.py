@@ -18,7 +18,8 @@ from carnel.ipc.settings import run_dir
 from carnel.kernel import tools
 from carnel.kernel.tools.bus import call, run_tool
 from carnel.kernel.tools.console import reader_may_leave
-from carnel.kernel.tools.session import EXIT_OK, ToolError, operator_session, report
+from carnel.kernel.tools.session import (
+    EXIT_OK, KernelGone, ToolError, operator_session, report)
 from carnel.kernel.tools.tables import table
 
 VERSION = "0.1.0"
@@ -136,6 +137,12 @@ def control(args, directory: Path) -> int:
         request, reply_type = Empty(), Accepted
     try:
         reply = run_tool(_ask_kernel, directory, command, request, reply_type)
+    except KernelGone as exc:
+        if command != "shutdown":
+            return report(command, exc)
+        # A kernel with little to stop can be gone before its answer is read: it did as asked.
+        print("shutdown: the kernel has stopped")
+        return EXIT_OK
     except ToolError as exc:
         return report(command, exc)
     if getattr(args, "json", False):

@@ -27,6 +27,10 @@ class ToolError(Exception):
         self.code = code
 
 
+class KernelGone(ToolError):
+    """The kernel closed a session's connection while the tool ran."""
+
+
 def check_kernel(directory: Path) -> None:
     if not (directory / "bus.sock").exists():
         raise ToolError(f"no kernel is running at {directory}: start one with `carnel boot`",
@@ -71,8 +75,8 @@ async def operator_session(directory: Path, tool: str, *, provides: list[str] = 
 
 async def _end_with_the_kernel(client: BusClient, directory: Path) -> None:
     await client.kernel_gone()
-    raise ToolError(f"the kernel at {directory} closed the connection: it stopped, or it "
-                    "disconnected this session", EXIT_NO_KERNEL)
+    raise KernelGone(f"the kernel at {directory} closed the connection: it stopped, or it "
+                     "disconnected this session", EXIT_NO_KERNEL)
 
 
 def report(tool: str, exc: ToolError) -> int:

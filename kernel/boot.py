@@ -18,8 +18,8 @@ LOG_LIMIT = 16 * 2**20  # rotate the JSON log past this, keeping one previous fi
 
 
 def resolve_image(arg: str) -> Image:
-    """A bundled image by name, or a manifest by path."""
-    if arg.endswith(".toml") or "/" in arg:
+    """A manifest by path, or a bundled image by name."""
+    if arg.endswith(".toml") or "/" in arg or Path(arg).is_file():
         return load_image(arg)
     return bundled_image(arg)
 

@@ -229,3 +229,12 @@ async def test_a_service_the_image_does_not_let_provide_says_so_in_one_line(stac
     assert "the image's [process.a] table lists what it may do" in line
     assert "Traceback" not in out
     assert await stack.stop() == 0
+
+
+def test_boot_reads_an_existing_manifest_whatever_its_name(tmp_path):
+    image = tmp_path / "mycar"
+    image.write_text('[image]\nname = "x"\n\n[process.a]\nmodule = "m"\nrestart = "sometimes"\n')
+    result = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "boot", str(image.name)],
+                            capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "mycar:6" in result.stderr and "restart" in result.stderr

@@ -65,6 +65,9 @@ def run_tool(main: Callable[..., Awaitable[int]], *args) -> int:
             return trio.run(main, *args)
         except BaseExceptionGroup as group:
             leaves = _leaves(group)
+            if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+                # A second Ctrl-C can land in the clean-up of the first: still just a Ctrl-C.
+                raise KeyboardInterrupt from None
             if len(leaves) != 1:
                 raise
             if isinstance(leaves[0], CallError):  # a typed bus error the tool did not handle

@@ -6,6 +6,7 @@ from pathlib import Path
 import msgspec
 
 from carnel.ipc.schemas import registry
+from carnel.ipc.subjects import SubjectError, validate_subject
 from carnel.kernel.tools.console import ExamplesFormatter, reader_may_leave
 from carnel.kernel.tools.describe import carried, catalogue, describe_subject, describe_types
 from carnel.kernel.tools.messages import InputError, named_type
@@ -30,6 +31,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args, directory: Path) -> int:
+    if args.subject is not None:
+        # A type's name or tag is a valid subject too, so this refuses no type.
+        try:
+            validate_subject(args.subject)
+        except SubjectError as exc:
+            raise ToolError(str(exc), EXIT_USAGE) from None
     if args.json:
         text = msgspec.json.encode(_as_json_schema(args.subject)).decode()
     elif args.subject is None:

@@ -102,6 +102,15 @@ async def test_pub_refuses_a_wrong_field_by_name_and_says_when_the_kernel_refuse
     assert "got `array` - at `$.value`" in wrong.stderr
     undeclared = await stack.carnel_async("pub", "weather.now", "{}")
     assert undeclared.returncode == 2 and "pass --type" in undeclared.stderr
+    misspelt = await stack.carnel_async(
+        "pub", "vehicle.Speed", '{"path": "Vehicle.Speed", "value": 1, "unitt": "km/h"}')
+    assert misspelt.returncode == 2
+    assert misspelt.stderr == ("carnel pub: vehicle.Speed takes a Signal, which has no field "
+                               "`unitt`: its fields are path, value, unit, timestamp_ns, source, "
+                               "stale\n")
+    retyped = await stack.carnel_async("pub", "vehicle.Speed", '{"metres": 1}', "--type", "Trip")
+    assert retyped.returncode == 2
+    assert retyped.stderr.startswith("carnel pub: vehicle.Speed carries a Signal, not a Trip: ")
     stats = json.loads((await stack.carnel_async("stats", "--json")).stdout)
     assert "vehicle.Speed" not in {s["subject"] for s in stats["subjects"]}
     assert await stack.stop() == 0
@@ -148,6 +157,14 @@ async def test_call_prints_the_reply_and_each_typed_error_exits_non_zero(stack_f
         wrong = await stack.carnel_async("call", "vehicle.get", '{"paths": [1]}')
         assert wrong.returncode == 2
         assert "Expected `str`, got `int` - at `$.paths[0]`" in wrong.stderr
+        # Dropped, the misspelt field would leave an empty query, which asks for every signal.
+        misspelt = await stack.carnel_async("call", "vehicle.get", '{"pathz": ["Vehicle.Speed"]}')
+        assert misspelt.returncode == 2 and misspelt.stdout == ""
+        assert misspelt.stderr == ("carnel call: vehicle.get takes a SignalQuery, which has no "
+                                   "field `pathz`: its fields are paths\n")
+        retyped = await stack.carnel_async("call", "vehicle.get", "--type", "Empty")
+        assert retyped.returncode == 2 and retyped.stdout == ""
+        assert "vehicle.get takes a SignalQuery, not an Empty" in retyped.stderr
     gone = await stack.carnel_async("call", "trip.reset")
     assert gone.returncode == 1 and gone.stderr.startswith("carnel call: unavailable: ")
     assert await stack.stop() == 0
@@ -193,6 +210,10 @@ def test_schema_describes_subjects_and_lists_them_without_a_kernel(tmp_path):
     assert set(as_json) == {"subject", "request", "reply"}
     unknown = schema("nowhere.at.all")
     assert unknown.returncode == 2 and "carnel schema lists them" in unknown.stderr
+    wildcard = schema("vehicle.*")
+    assert wildcard.returncode == 2
+    assert wildcard.stderr == ("carnel schema: 'vehicle.*': wildcards are allowed only in SUB and "
+                               "UNSUB\n")
 
 
 def test_each_command_s_help_explains_it_with_an_example():

@@ -93,7 +93,12 @@ def from_json(text: str, message_type: type, subject: str) -> msgspec.Struct:
     fields a type does not have."""
     try:
         _refuse_unknown_fields(_plain_json.decode(text), message_type, subject)
-        return msgspec.json.decode(text, type=message_type)
+        message = msgspec.json.decode(text, type=message_type)
+        msgspec.msgpack.encode(message)  # what the bus will carry: JSON's integers are unbounded
+        return message
+    except OverflowError:
+        raise InputError(f"{subject} takes {_a(message_type)}: an integer in that JSON is too "
+                         "large: the bus carries integers of at most 64 bits") from None
     except msgspec.ValidationError as exc:
         raise InputError(f"{subject} takes {_a(message_type)}: {exc}") from None
     except (msgspec.DecodeError, UnicodeError) as exc:

@@ -110,6 +110,13 @@ def test_a_number_out_of_range_is_refused_at_its_field():
         from_json('{"path": "a", "value": 1e400}', Signal, "vehicle.Speed")
 
 
+def test_an_integer_the_bus_cannot_carry_is_a_usage_error_not_a_crash():
+    with pytest.raises(InputError, match="^vehicle.Speed takes a Signal: an integer in that JSON "
+                                         "is too large: the bus carries integers of at most 64"):
+        from_json('{"path": "a", "value": 123456789012345678901234567890}', Signal,
+                  "vehicle.Speed")
+
+
 def test_json_nested_too_deeply_is_a_usage_error_not_a_crash():
     deep = '{"path": "a", "value": 1, "extra": ' + "[" * 100_000 + "}"
     with pytest.raises(InputError, match="nested too deeply"):

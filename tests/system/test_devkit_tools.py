@@ -96,7 +96,8 @@ async def test_pub_refuses_a_wrong_field_by_name_and_says_when_the_kernel_refuse
     denied = await stack.carnel_async("pub", "trip.distance", '{"metres": 1}')
     assert denied.returncode == 1
     assert "denied: the kernel refused to route it (denied.publish)" in denied.stderr
-    wrong = await stack.carnel_async("pub", "vehicle.Speed", '{"path": "Vehicle.Speed", "value": [1]}')
+    wrong = await stack.carnel_async("pub", "vehicle.Speed",
+                                     '{"path": "Vehicle.Speed", "value": [1]}')
     assert wrong.returncode == 2
     assert "vehicle.Speed takes a Signal: Expected" in wrong.stderr
     assert "got `array` - at `$.value`" in wrong.stderr
@@ -151,9 +152,10 @@ async def test_call_prints_the_reply_and_each_typed_error_exits_non_zero(stack_f
             assert failed.returncode == 1, (code, failed.stderr)
             assert failed.stderr.startswith(f"carnel call: {code}: "), failed.stderr
             assert failed.stdout == ""
-        late = await stack.carnel_async("call", "trip.late", "--type", "Empty", "--timeout", "10")
-        assert late.returncode == 0, late.stderr
-        assert json.loads(late.stdout)["metres"] == 7.0
+        answered = await stack.carnel_async("call", "trip.late", "--type", "Empty",
+                                            "--timeout", "10")
+        assert answered.returncode == 0, answered.stderr
+        assert json.loads(answered.stdout)["metres"] == 7.0
         wrong = await stack.carnel_async("call", "vehicle.get", '{"paths": [1]}')
         assert wrong.returncode == 2
         assert "Expected `str`, got `int` - at `$.paths[0]`" in wrong.stderr

@@ -31,8 +31,9 @@ DESCRIPTION = """\
 Publish the messages of a recording (made by carnel record) again, in their order and with their
 original timing, scaled by --rate. Retained messages are published retained, attachments go out
 with their message. The kernel stamps this tool as their source. What the kernel itself published
-(kernel.process.*) is not replayed. A recording that was cut short is replayed up to the cut.
-Exits 1 if the kernel refused some of the messages (see the image's [operator] table)."""
+(kernel.process.*) is not replayed. A recording that was cut short is replayed up to the cut,
+one damaged is replayed up to the damage, and then exits 1. Exits 1 too if the kernel refused
+some of the messages (see the image's [operator] table)."""
 
 EXAMPLE = """\
 example:
@@ -75,6 +76,7 @@ class Replayed:
     passes: int = 0
     position_s: float = 0.0  # how far into the recording the current pass is
     cut_short: bool = False
+    damage: str = ""  # why the replay stopped before the end of the file, if it did
     started: float = field(default_factory=time.monotonic)
 
     def count(self, msg: BusMessage) -> None:
@@ -140,6 +142,38 @@ async def play(messages: Iterable[BusMessage], pace: Pace,
         position((msg.log_ns - first_ns) / 1e9)
 
 
+async def replay_passes(path: Path, selection: SubscriptionIndex, pace: Pace, loop: bool,
+                        publish: Callable[[BusMessage], Awaitable[None]],
+                        replayed: Replayed) -> None:
+    """Publish the recording's selected messages once, or pass after pass with `loop`, counting
+    them in `replayed`. Damage found on the way ends the replay there, kept in `replayed.damage`.
+
+    The file is read as a stream, so damage shows only when the reading gets to it. Finding it
+    before publishing would mean reading the whole file first, at about 5 us a message: tens of
+    seconds before the first message of an hour of CAN traffic.
+    """
+    async def publish_counted(msg: BusMessage) -> None:
+        await publish(msg)
+        replayed.count(msg)
+
+    def position(seconds: float) -> None:
+        replayed.position_s = seconds
+
+    while True:
+        before = replayed.messages
+        try:
+            with recording.RecordingReader(path) as reader:
+                await play(_selected(reader, selection, replayed), pace, publish_counted, position)
+                replayed.cut_short = not reader.complete
+        except recording.RecordingError as exc:
+            replayed.damage = str(exc)
+            return
+        replayed.passes += 1
+        # A pass that sent nothing never waits, so looping over it would only spin.
+        if not loop or replayed.messages == before:
+            return
+
+
 async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
     progress = Progress()
     replayed = Replayed()
@@ -149,7 +183,8 @@ async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
                     nursery.start_soon(_show_progress, progress, replayed, args)
-                    await _passes(client, args, selection, replayed)
+                    await replay_passes(args.file, selection, Pace(args.rate), args.loop,
+                                        _publisher(client), replayed)
                     nursery.cancel_scope.cancel()
                 try:
                     await routed(client)
@@ -159,37 +194,31 @@ async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
     finally:
         if replayed.passes or replayed.messages:
             progress.say(replayed.describe(args.file, args.rate))
-    # The kernel drops a refused publication without answering: its counters tell.
-    if refused:
-        reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(refused.items()))
-        raise ToolError(f"the kernel refused to route some of them ({reasons}): see the image's "
-                        "[operator] table and [bus] max_message_size")
+    problems = _problems(replayed, refused)
+    if problems:
+        raise ToolError("; ".join(problems))
     return EXIT_OK
 
 
-async def _passes(client: BusClient, args, selection: SubscriptionIndex,
-                  replayed: Replayed) -> None:
+def _problems(replayed: Replayed, refused: dict[str, int]) -> list[str]:
+    found = []
+    if replayed.damage:
+        # Not a usage error: the file was a recording, and everything before the damage went out.
+        found.append(f"{replayed.damage}; replay stopped there, after "
+                     f"{plural(replayed.messages, 'message')}")
+    # The kernel drops a refused publication without answering: its counters tell.
+    if refused:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(refused.items()))
+        found.append(f"the kernel refused to route some of them ({reasons}): see the image's "
+                     "[operator] table and [bus] max_message_size")
+    return found
+
+
+def _publisher(client: BusClient) -> Callable[[BusMessage], Awaitable[None]]:
     async def publish(msg: BusMessage) -> None:
         await client.publish_raw(msg.subject, msg.payload, msg.attachments,
                                  retain=bool(msg.flags & Flag.RETAIN))
-        replayed.count(msg)
-
-    def position(seconds: float) -> None:
-        replayed.position_s = seconds
-
-    pace = Pace(args.rate)
-    while True:
-        before = replayed.messages
-        try:
-            with recording.RecordingReader(args.file) as reader:
-                await play(_selected(reader, selection, replayed), pace, publish, position)
-                replayed.cut_short = not reader.complete
-        except recording.RecordingError as exc:
-            raise ToolError(str(exc), EXIT_USAGE) from None
-        replayed.passes += 1
-        # A pass that sent nothing never waits, so looping over it would only spin.
-        if not args.loop or replayed.messages == before:
-            return
+    return publish
 
 
 def _selected(messages: Iterable[BusMessage], selection: SubscriptionIndex,

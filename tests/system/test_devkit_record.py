@@ -239,6 +239,39 @@ async def test_replay_loops_over_the_chosen_subjects_until_stopped(stack_factory
     assert await stack.stop() == 0
 
 
+def write_damaged_recording(path: Path) -> None:
+    """Three messages in a good chunk, then three in a chunk zeroed in the middle of its data."""
+    with path.open("wb") as file:
+        writer = RecordingWriter(file)
+        for seq in range(1, 7):
+            if seq == 4:
+                writer.flush()
+                damaged_from = writer.bytes_written + 80  # past the chunk's record header
+            writer.write(BusMessage("demo.a", msgspec.msgpack.encode([seq, "x" * 100]),
+                                    source="x", seq=seq, log_ns=seq * 1_000_000))
+        writer.close()
+    data = bytearray(path.read_bytes())
+    data[damaged_from:damaged_from + 40] = bytes(40)
+    path.write_bytes(data)
+
+
+async def test_replay_of_a_damaged_recording_sends_what_precedes_the_damage_and_fails(
+        stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    source, copy = stack.directory / "damaged.mcap", stack.directory / "copy.mcap"
+    write_damaged_recording(source)
+    async with background(stack, "record", "-o", str(copy), "--count", "3", "demo.a") as rec:
+        await rec.said("recording demo.a to")
+        replay = await carnel(stack, "replay", str(source), "--rate", "0")
+        assert replay.returncode == 1, replay.stderr  # failed, not a usage error
+        assert f"carnel replay: {source} is damaged near byte " in replay.stderr
+        assert replay.stderr.rstrip().endswith("replay stopped there, after 3 messages")
+        code, err = await rec.finished()
+    assert code == 0, err
+    assert [msgspec.msgpack.decode(m.payload)[0] for m in recorded(copy)] == [1, 2, 3]
+    assert await stack.stop() == 0
+
+
 async def test_what_the_operator_may_not_do_is_refused_and_said(stack_factory):
     stack = await stack_factory('[image]\nname = "narrow"\n\n'
                                 '[operator]\npublish = ["demo.a"]\ncall = ["kernel.>"]\n').boot()

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import trio
 
 from carnel.ipc.client import BusClient
 from carnel.ipc.errors import CallError
@@ -18,6 +22,9 @@ from carnel.kernel.tools.fuzzing.targets import Plan, plan
 from carnel.kernel.tools.session import (
     EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError, operator_session)
 
+if TYPE_CHECKING:
+    from carnel.kernel.tools.fuzzing.campaign import Campaign
+
 NAME = "fuzz"
 
 
@@ -30,7 +37,8 @@ def add_parser(subparsers) -> None:
         "the methods it provides, for --seconds. Reports replies by code, every crash (a "
         "restart or a failure, with the kernel's exit reason and the messages sent just "
         "before, as carnel pub/call lines where JSON can carry them) and every restart. "
-        "Exits 1 if anything crashed. The same --seed sends the same messages.",
+        "Ctrl-C stops early and still reports. Exits 1 if anything crashed. The same --seed "
+        "sends the same messages.",
         epilog="example: carnel fuzz trip --seconds 30\n"
                "         carnel fuzz nav --image my-image.toml --seed 7",
         formatter_class=ExamplesFormatter)
@@ -107,13 +115,27 @@ async def _fuzz(directory: Path, args, run_seed: int) -> int:
     async with operator_session(directory, NAME) as client:
         try:
             targets = await _plan(client, args.name, args.image)
-            print(f"carnel fuzz: {args.name} for {args.seconds:g} s, seed {run_seed}, on "
-                  + ", ".join(t.subject for t in targets.targets), file=sys.stderr, flush=True)
             findings = Findings(process=args.name, seed=run_seed, not_fuzzed=targets.not_fuzzed)
             campaign = Campaign(client, findings, InputSource(targets.targets, run_seed),
                                 request_timeout=args.timeout)
-            await campaign.run(args.seconds)
+            # Opened before the start line, so that a Ctrl-C from whoever has read it is caught.
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                print(f"carnel fuzz: {args.name} for {args.seconds:g} s, seed {run_seed}, on "
+                      + ", ".join(t.subject for t in targets.targets), file=sys.stderr,
+                      flush=True)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_interrupt_on_signal, signals, campaign)
+                    await campaign.run(args.seconds)
+                    nursery.cancel_scope.cancel()
         except CallError as exc:
             raise failed(exc) from None
+    # Interrupted or not, as record and replay do: the report of what was done, and the exit
+    # code it calls for.
     print(format_report(findings))
     return EXIT_FAILED if findings.crashes else EXIT_OK
+
+
+async def _interrupt_on_signal(signals, campaign: Campaign) -> None:
+    async for signum in signals:
+        campaign.interrupt(f"interrupted by {signal.Signals(signum).name}")
+        return

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
-from conftest import OPERATOR, program
+import trio
+
+from conftest import CARNEL, OPERATOR, program
 
 TIMEOUT = 60
 
@@ -66,4 +70,36 @@ async def test_fuzz_reads_the_image_the_kernel_booted_and_needs_a_process_of_it(
     assert moved.returncode == 2
     assert "cannot read the running image's file" in moved.stderr
     assert "pass the image with --image" in moved.stderr
+    assert await stack.stop() == 0
+
+
+async def test_fuzz_stopped_with_ctrl_c_reports_what_it_did_so_far(stack_factory):
+    stack = await stack_factory(image("sturdy", "sturdy.py")).boot()
+    fuzz = await trio.lowlevel.open_process(
+        [*CARNEL, "--run-dir", str(stack.run_dir), "fuzz", "sturdy", "--seconds", "60",
+         "--seed", "1", "--image", stack.image_arg],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=stack.env)
+    try:
+        with trio.fail_after(TIMEOUT):
+            said = b""
+            while b"carnel fuzz: sturdy for 60 s" not in said:
+                chunk = await fuzz.stderr.receive_some()
+                assert chunk, said.decode()
+                said += chunk
+        fuzz.send_signal(signal.SIGINT)
+        with trio.fail_after(10):  # far from the 60 s asked for
+            report = b""
+            while chunk := await fuzz.stdout.receive_some():
+                report += chunk
+            code = await fuzz.wait()
+    finally:
+        if fuzz.returncode is None:
+            fuzz.kill()
+        with trio.CancelScope(shield=True):
+            await fuzz.wait()
+    text = report.decode()
+    assert code == 0, text
+    assert text.startswith("carnel fuzz: sturdy for ") and ", seed 1: " in text
+    assert "stopped early: interrupted by SIGINT" in text
+    assert text.rstrip().endswith("no crashes found")
     assert await stack.stop() == 0

@@ -5,10 +5,15 @@ The kernel announces every process state change on `kernel.process.<name>`; an a
 request that went unanswered, or every few publications is the cue to compare kernel.ps with the
 last listing: a restart count that went up, or a process newly failed, is a crash, reported with
 the inputs sent since the previous one.
+
+An interruption (Ctrl-C) ends the sending, and any wait, at once; one last look at kernel.ps
+still follows, so that the report counts what the last inputs did.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
+from collections.abc import Iterator
 
 import trio
 
@@ -67,17 +72,53 @@ class Campaign:
         self.recent: collections.deque[Sent] = collections.deque(maxlen=SUSPECTS)
         self._listing: ProcessList | None = None
         self._looked_at = 0  # announcements already looked into
+        self._interrupted = False
+        self._waiting: trio.CancelScope | None = None  # the part of the run interrupt() ends
 
     @property
     def process(self) -> str:
         return self.findings.process
+
+    def interrupt(self, why: str) -> None:
+        """End the run now, as it stands: stop sending, wait for nothing more, and let `run`
+        return what was found so far, with `why` as the reason it stopped early."""
+        self.findings.stopped = self.findings.stopped or why
+        self._interrupted = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    @contextlib.contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """A part of the run that interrupt() cuts short (parts are never nested)."""
+        try:
+            with trio.CancelScope() as self._waiting:
+                if self._interrupted:
+                    self._waiting.cancel()
+                yield
+        finally:
+            self._waiting = None
 
     async def run(self, seconds: float) -> Findings:
         await self.client.subscribe("kernel.process.*", self.changes.sink)
         first = self._listing = await self._ps()
         self._looked_at = self.changes.count
         started = trio.current_time()
-        deadline = started + seconds
+        with self._interruptible():
+            await self._send_until(started + seconds)
+        # The time spent sending: the wait for late crashes below sends nothing, and counting it
+        # reported every run as a second longer than asked for.
+        self.findings.seconds = trio.current_time() - started
+        await routed(self.client)
+        with self._interruptible(), trio.move_on_after(GRACE):
+            await self.changes.after(self._looked_at)
+        if await self._look():
+            with self._interruptible():
+                await self._wait_until_ready()
+        self.findings.restarts = restarts_between(first, self._listing)
+        self.findings.refused = await refusals(self.client)
+        return self.findings
+
+    async def _send_until(self, deadline: float) -> None:
         number = 0
         unchecked = 0
         while trio.current_time() < deadline and not self.findings.stopped:
@@ -93,16 +134,10 @@ class Campaign:
                 unchecked += 1
                 if (sent.reply in _ALARMING or unchecked >= CHECK_EVERY
                         or self.changes.count > self._looked_at):
-                    await self._look()
+                    if await self._look():
+                        await self._wait_until_ready()
+                        self._looked_at = self.changes.count  # the restart's own announcements
                     unchecked = 0
-        await routed(self.client)
-        with trio.move_on_after(GRACE):
-            await self.changes.after(self._looked_at)
-        await self._look()
-        self.findings.seconds = trio.current_time() - started
-        self.findings.restarts = restarts_between(first, self._listing)
-        self.findings.refused = await refusals(self.client)
-        return self.findings
 
     async def _send(self, item: FuzzInput) -> str | None:
         if item.target.verb is Verb.PUBLISH:
@@ -118,21 +153,19 @@ class Campaign:
     async def _ps(self) -> ProcessList:
         return await call(self.client, "kernel.ps", Empty(), ProcessList)
 
-    async def _look(self) -> None:
-        """Compare kernel.ps with the last listing; after a crash of the process under test,
-        wait until it is ready again."""
+    async def _look(self) -> bool:
+        """Compare kernel.ps with the last listing and note any crash; whether the process under
+        test is among them, and so must be waited for."""
         await routed(self.client)
         self._looked_at = self.changes.count
         listing = await self._ps()
         crashes = crashes_between(self._listing, listing, tuple(self.recent))
         self._listing = listing
         if not crashes:
-            return
+            return False
         self.findings.crashes += crashes
         self.recent.clear()
-        if any(crash.process == self.process for crash in crashes):
-            await self._wait_until_ready()
-            self._looked_at = self.changes.count  # the restart's own announcements
+        return any(crash.process == self.process for crash in crashes)
 
     async def _wait_until_ready(self) -> None:
         with trio.move_on_after(RESTART_WAIT):

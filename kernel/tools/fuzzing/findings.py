@@ -57,7 +57,7 @@ class Findings:
     restarts: dict[str, int] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
     stopped: str = ""  # why the run ended before its time, if it did
-    seconds: float = 0.0
+    seconds: float = 0.0  # spent sending, not counting the wait for late crashes after it
 
     def count(self, sent: Sent) -> None:
         tally = self.tallies.setdefault(sent.input.target, Tally())

@@ -73,7 +73,8 @@ class Replayed:
     bytes: int = 0
     subjects: set[str] = field(default_factory=set)
     kernel_skipped: int = 0
-    passes: int = 0
+    passes: int = 0  # whole passes over the recording
+    passed_messages: int = 0  # messages sent by the end of the last whole pass
     position_s: float = 0.0  # how far into the recording the current pass is
     cut_short: bool = False
     damage: str = ""  # why the replay stopped before the end of the file, if it did
@@ -85,6 +86,13 @@ class Replayed:
         self.bytes += len(msg.payload) + sum(len(frame) for frame in msg.attachments)
         self.subjects.add(msg.subject)
 
+    def _passes(self) -> str:
+        partial = self.messages > self.passed_messages  # stopped by Ctrl-C or damage midway
+        if self.passes == 0:
+            return "part of a pass" if partial else "0 passes"
+        whole = f"{self.passes} pass" + ("" if self.passes == 1 else "es")
+        return f"{whole} and part of another" if partial else whole
+
     def describe(self, path: Path, rate: float, *, final: bool = True) -> str:
         elapsed = time.monotonic() - self.started
         speed = "as fast as possible" if rate == 0 else f"{rate:g}x"
@@ -92,7 +100,7 @@ class Replayed:
             return (f"replaying {path} ({speed}): {plural(self.messages, 'message')}, "
                     f"{human_bytes(self.bytes)}, {self.position_s:.1f} s into pass "
                     f"{self.passes + 1}")
-        passes = f"{self.passes} pass" + ("" if self.passes == 1 else "es")
+        passes = self._passes()
         text = (f"replayed {plural(self.messages, 'message')} on "
                 f"{plural(len(self.subjects), 'subject')} in {elapsed:.1f} s from {path} "
                 f"({speed}, {passes})")
@@ -169,6 +177,7 @@ async def replay_passes(path: Path, selection: SubscriptionIndex, pace: Pace, lo
             replayed.damage = str(exc)
             return
         replayed.passes += 1
+        replayed.passed_messages = replayed.messages
         # A pass that sent nothing never waits, so looping over it would only spin.
         if not loop or replayed.messages == before:
             return

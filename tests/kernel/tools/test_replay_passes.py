@@ -58,6 +58,7 @@ async def test_damage_stops_the_replay_after_the_messages_before_it(tmp_path, au
     assert published == [1, 2, 3, 4, 5]
     assert replayed.messages == 5 and replayed.passes == 0
     assert replayed.damage.startswith(f"{path} is damaged near byte ")
+    assert "(as fast as possible, part of a pass)" in replayed.describe(path, 0)
 
 
 async def test_an_undamaged_recording_is_replayed_whole_without_damage(tmp_path, autojump_clock):
@@ -75,3 +76,6 @@ async def test_an_undamaged_recording_is_replayed_whole_without_damage(tmp_path,
     replayed = Replayed()
     await replay_passes(path, everything(), Pace(0), False, publish, replayed)
     assert published == [1, 2, 3] and replayed.passes == 1 and replayed.damage == ""
+    assert "(as fast as possible, 1 pass)" in replayed.describe(path, 0)
+    replayed.count(message(4))  # a second pass stopped after one message
+    assert "(as fast as possible, 1 pass and part of another)" in replayed.describe(path, 0)

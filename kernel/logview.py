@@ -1,7 +1,9 @@
 """`carnel logs`: print the kernel's JSON log, one process or all, optionally following it."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -41,7 +43,7 @@ class WholeLines:
     one the kernel is still writing: it is kept until the rest arrives, not read in halves."""
 
     def __init__(self, source: TextIO) -> None:
-        self._source = source
+        self.source = source
         self.unfinished = ""
 
     def available(self) -> Iterator[str]:
@@ -57,7 +59,7 @@ class WholeLines:
         # Only the log's own errors are caught here: one writing to stdout (a closed pipe) is
         # the reader's business (see console.reader_may_leave).
         try:
-            return self._source.readline()
+            return self.source.readline()
         except OSError as exc:
             raise LogUnreadable(exc.strerror or str(exc)) from None
 
@@ -100,13 +102,16 @@ def show_logs(directory: Path, name: str | None, follow: bool) -> int:
               file=sys.stderr)
         return EXIT_NO_KERNEL
     view = LogView(name)
+    previous = path.with_name(path.name + ".1")  # the boot that found the log full moved it here
     try:
+        if previous.exists():
+            with _open(previous) as source:
+                _show_all(WholeLines(source), view)
         with _open(path) as source:
             lines = WholeLines(source)
-            view.show(lines.available())
             if follow:
                 _follow(lines, view, path)
-            view.show([lines.unfinished])  # the last line, when a crash cut off its newline
+            _show_all(lines, view)
     except LogUnreadable as exc:
         print(f"carnel logs: cannot read {path}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -119,6 +124,11 @@ def show_logs(directory: Path, name: str | None, follow: bool) -> int:
     return EXIT_OK
 
 
+def _show_all(lines: WholeLines, view: LogView) -> None:
+    view.show(lines.available())
+    view.show([lines.unfinished])  # the last line, when a crash cut off its newline
+
+
 def _open(path: Path) -> TextIO:
     try:
         return path.open(encoding="utf-8", errors="replace")
@@ -127,12 +137,25 @@ def _open(path: Path) -> TextIO:
 
 
 def _follow(lines: WholeLines, view: LogView, path: Path) -> NoReturn:
+    view.show(lines.available())
     # The process may start later (or be named in an image not booted yet), so waiting is right:
     # but said, so that an unknown name is not met with silence.
     if view.missing():
         print(f"carnel logs: nothing yet from a process named {view.name!r} in "
               f"{path}{view.known()}: waiting for it (Ctrl-C stops)", file=sys.stderr, flush=True)
-    while True:
-        sys.stdout.flush()
-        time.sleep(FOLLOW_POLL_S)
-        view.show(lines.available())
+    with contextlib.ExitStack() as opened:  # the logs that a new boot's rotation replaces
+        while True:
+            sys.stdout.flush()
+            time.sleep(FOLLOW_POLL_S)
+            view.show(lines.available())
+            if _rotated(path, lines.source):
+                _show_all(lines, view)
+                lines = WholeLines(opened.enter_context(_open(path)))
+
+
+def _rotated(path: Path, source: TextIO) -> bool:
+    """Whether `path` is now another file than `source`: a boot moved a full log aside."""
+    try:
+        return os.stat(path).st_ino != os.fstat(source.fileno()).st_ino
+    except FileNotFoundError:
+        return False  # between the move and the new log's creation

@@ -116,3 +116,27 @@ def test_a_log_that_cannot_be_read_is_one_line_and_a_failure(tmp_path, capsys):
 def test_no_log_at_all_means_no_kernel_has_run(tmp_path, capsys):
     assert show_logs(tmp_path, None, follow=False) == 3
     assert "has a kernel run here?" in capsys.readouterr().err
+
+
+def test_the_log_a_boot_moved_aside_is_shown_first(tmp_path, capsys):
+    path = write_log(tmp_path, record("trip", "second_boot"))
+    path.with_name("carnel.log.1").write_text(record("trip", "first_boot"))
+    assert show_logs(tmp_path, "trip", follow=False) == 0
+    events = [line.split()[3] for line in capsys.readouterr().out.splitlines()]
+    assert events == ["first_boot", "second_boot"]
+
+
+def test_following_goes_on_in_the_new_log_after_a_boot_moves_the_old_aside(tmp_path, capsys,
+                                                                            monkeypatch):
+    path = write_log(tmp_path, record("trip", "old_boot"))
+
+    def rotated() -> None:
+        with path.open("a") as log:
+            log.write(record("trip", "old_boot_last_words"))
+        path.replace(path.with_name("carnel.log.1"))
+        path.write_text(record("trip", "new_boot"))
+
+    monkeypatch.setattr(logview.time, "sleep", Interrupted(rotated, lambda: None))
+    assert show_logs(tmp_path, "trip", follow=True) == 0
+    events = [line.split()[3] for line in capsys.readouterr().out.splitlines()]
+    assert events == ["old_boot", "old_boot_last_words", "new_boot"]

@@ -7,11 +7,15 @@
 
 Each service runs its own `serve`, through the `connect` seam of Service.serve: its on_start
 hooks, subscriptions, READY and tasks, its typed decoders and typed errors, all as on the bus.
+`harness()` serves every service at the start; `FakeBus.serve` joins one more at any moment, into
+a nursery of the test's (a subscriber that comes late and is handed the retained values, say).
 The fake routes as the kernel does: publications to every matching subscription, stamped with
 their source and a sequence number per subject; retained values replayed to a new subscriber,
 flagged RETAINED; a request to the service providing the longest prefix of its subject, or
-Unavailable, or Timeout at its deadline. Services on one fake bus can call each other, so a small
-Service can stand in for a peer. There is no access control.
+Unavailable, or Timeout at its deadline. Headers carry the sender's clock, as the kernel passes it
+on; a test can backdate what it publishes (`timestamp_ns=`) to play a value kept from long ago.
+Services on one fake bus can call each other, so a small Service can stand in for a peer. There
+is no access control.
 """
 from __future__ import annotations
 
@@ -88,7 +92,8 @@ class FakeConnection:
 
     async def publish_raw(self, subject: str, payload: bytes, attachments=(), *,
                           retain: bool = False) -> None:
-        self.bus._route(self.name, subject, payload, attachments, retain)
+        # BusClient stamps the sender's clock; the kernel passes it on untouched.
+        self.bus._route(self.name, subject, payload, attachments, retain, time.time_ns())
 
     async def request_raw(self, kind: int, subject: str, payload: bytes, attachments=(), *,
                           timeout: float) -> Delivery:
@@ -120,6 +125,7 @@ class FakeBus:
         self._retained: dict[str, list] = {}
         self._seq: dict[str, int] = {}
         self._ids = itertools.count(1)
+        self._places = itertools.count(1)  # a service's place in the order served: its default name
         self._pending: dict[int, trio.MemorySendChannel] = {}
 
     def connect(self, endpoint: str, name: str, *, provides: list[str] = (),
@@ -129,16 +135,34 @@ class FakeBus:
 
     # -- what a test does --------------------------------------------------------------------
 
+    async def serve(self, nursery: trio.Nursery, service: Service) -> Service:
+        """Run `service` on this bus in `nursery`; returns it once it is READY.
+
+        A service without a name is called `service-N`, N its place in the order served here.
+        """
+        place = next(self._places)
+        settings = ProcessSettings(name=service.name or f"service-{place}", bus=ENDPOINT)
+        await nursery.start(partial(service.serve, settings, connect=self.connect))
+        return service
+
     async def publish(self, subject: str, message: msgspec.Struct, *, attachments=(),
-                      retain: bool = False, source: str | None = None) -> None:
+                      retain: bool = False, source: str | None = None,
+                      timestamp_ns: int | None = None) -> None:
         """Publish `message` and return once every handler it reached has run."""
         await self.publish_raw(subject, _encode(message), attachments=attachments, retain=retain,
-                               source=source)
+                               source=source, timestamp_ns=timestamp_ns)
 
     async def publish_raw(self, subject: str, payload: bytes, *, attachments=(),
-                          retain: bool = False, source: str | None = None) -> None:
-        """Publish any bytes (a malformed payload, say), then wait as `publish` does."""
-        self._route(source or self.name, subject, payload, attachments, retain)
+                          retain: bool = False, source: str | None = None,
+                          timestamp_ns: int | None = None) -> None:
+        """Publish any bytes (a malformed payload, say), then wait as `publish` does.
+
+        `timestamp_ns` is the header's publish time, the sender's wall clock in ns since the
+        epoch (time.time_ns() unless given). An older one stands for a message sent long ago:
+        retained, it is replayed with that time, as the kernel keeps a dead driver's last value.
+        """
+        sent_ns = time.time_ns() if timestamp_ns is None else timestamp_ns
+        self._route(source or self.name, subject, payload, attachments, retain, sent_ns)
         await self.settle()
 
     async def call(self, subject: str, request: msgspec.Struct, reply_type: type[T], *,
@@ -191,11 +215,12 @@ class FakeBus:
     def _unsubscribe(self, connection: FakeConnection, pattern: str) -> None:
         self._subscribers.remove(pattern, connection)
 
-    def _route(self, source: str, subject: str, payload: bytes, attachments, retain: bool) -> None:
+    def _route(self, source: str, subject: str, payload: bytes, attachments, retain: bool,
+               timestamp_ns: int) -> None:
         seq = self._seq.get(subject, 0) + 1
         self._seq[subject] = seq
         header = _impl.pack_header(Kind.PUB, subject, flags=Flag.RETAIN if retain else 0,
-                                   seq=seq, msg_id=next(self._ids), timestamp_ns=time.time_ns(),
+                                   seq=seq, msg_id=next(self._ids), timestamp_ns=timestamp_ns,
                                    source=source)
         frames = [header, bytes(payload), *(bytes(a) for a in attachments)]
         self.publications.append(Publication(subject, source, frames[1], tuple(frames[2:]),
@@ -247,8 +272,7 @@ async def harness(*services: Service, name: str = "harness") -> AsyncIterator[Fa
     """
     bus = FakeBus(name)
     async with trio.open_nursery() as nursery:
-        for index, service in enumerate(services, start=1):
-            settings = ProcessSettings(name=service.name or f"service-{index}", bus=ENDPOINT)
-            await nursery.start(partial(service.serve, settings, connect=bus.connect))
+        for service in services:
+            await bus.serve(nursery, service)
         yield bus
         nursery.cancel_scope.cancel()

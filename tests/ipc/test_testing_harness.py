@@ -1,6 +1,8 @@
 """The fake bus: a service's own handlers, run in-process as the kernel would route to them."""
 from __future__ import annotations
 
+import time
+
 import msgspec
 import pytest
 import trio
@@ -11,7 +13,7 @@ from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.trip import Trip
 from carnel.ipc.schemas.vehicle import Signal, SignalQuery, SignalValues
 from carnel.ipc.service import MAX_CONCURRENT_REQUESTS
-from carnel.ipc.testing import harness
+from carnel.ipc.testing import FakeBus, harness
 from carnel.ipc.wire import Flag
 
 
@@ -106,6 +108,51 @@ async def test_a_new_subscriber_gets_retained_values_first_flagged_retained():
     async with harness(announcer, svc) as bus:
         await bus.settle()
         assert heard == [("announcer", True, SPEED)]
+
+
+async def test_a_service_served_into_the_tests_nursery_is_ready_and_handed_the_kept_values(
+        nursery):
+    bus = FakeBus()
+    await bus.publish("vehicle.Speed", SPEED, retain=True, source="can")
+    svc, heard = signal_keeper()
+    assert await bus.serve(nursery, svc) is svc
+    await bus.settle()
+    assert heard == [("can", True, SPEED)]
+    reply = await bus.call("vehicle.get", SignalQuery(paths=["Vehicle.Speed"]), SignalValues)
+    assert reply.signals == [SPEED]
+
+
+async def test_a_service_without_a_name_is_named_for_its_place_in_the_order_served(nursery):
+    bus = FakeBus()
+    await bus.serve(nursery, Service("can"))
+    assert (await bus.serve(nursery, Service())).name == "service-2"
+
+
+async def test_a_backdated_publication_carries_its_time_live_and_when_replayed(nursery):
+    bus = FakeBus()
+    stamps: list[tuple[str, int, bool]] = []
+
+    def stamp_keeper(name: str) -> Service:
+        svc = Service(name)
+
+        @svc.subscribe("vehicle.>")
+        async def on_signal(_: Signal, delivery: Delivery) -> None:
+            header = delivery.header
+            stamps.append((name, header.timestamp_ns, bool(header.flags & Flag.RETAINED)))
+
+        return svc
+
+    await bus.serve(nursery, stamp_keeper("early"))
+    long_ago = time.time_ns() - 3600 * 10**9
+    await bus.publish_raw("vehicle.Speed", msgspec.msgpack.encode(SPEED), retain=True,
+                          timestamp_ns=long_ago)
+    await bus.serve(nursery, stamp_keeper("late"))
+    await bus.settle()
+    assert stamps == [("early", long_ago, False), ("late", long_ago, True)]
+    before = time.time_ns()
+    await bus.publish("vehicle.Speed", SPEED)  # not backdated: the sender's clock, now
+    assert sorted(name for name, sent, _ in stamps[2:] if before <= sent <= time.time_ns()) == [
+        "early", "late"]
 
 
 async def test_a_service_calls_a_peer_standing_in_on_the_same_bus():

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from fake_bus import FakeBus
+
+from carnel.ipc.testing import FakeBus
 
 
 @pytest.fixture

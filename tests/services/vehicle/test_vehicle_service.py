@@ -1,6 +1,6 @@
 """The broker on a bus: drivers' batches, fixes and status in; retained signals and answers out.
 
-Runs on an in-memory bus (fake_bus.py) and trio's MockClock, so ages and intervals pass in
+Runs on carnel.ipc.testing's FakeBus and trio's MockClock, so ages and intervals pass in
 virtual time and every wait has a deadline.
 """
 from __future__ import annotations
@@ -97,11 +97,11 @@ async def test_signals_are_retained_on_their_vss_subjects_under_the_senders_name
 
 async def test_kept_value_older_than_its_max_age_is_stale_from_the_start(
         fake_bus, nursery, drivers, autojump_clock):
-    encode = msgspec.msgpack.encode
     long_ago = time.time_ns() - 10 * 10**9
-    fake_bus.publish("can", "can.signals.Speed", encode(batch((SPEED, 50.0, "km/h"))), True,
-                     sent_ns=long_ago)
-    fake_bus.publish("can", "can.signals.Engine", encode(batch((RPM, 2100, "rpm"))), True)
+    await fake_bus.publish("can.signals.Speed", batch((SPEED, 50.0, "km/h")), retain=True,
+                           source="can", timestamp_ns=long_ago)
+    await fake_bus.publish("can.signals.Engine", batch((RPM, 2100, "rpm")), retain=True,
+                           source="can")
     watcher = await serve(fake_bus, nursery, broker())
     await trio.testing.wait_all_tasks_blocked()
     assert {s.path: (s.value, s.stale) for _, _, s in watcher.seen} == {

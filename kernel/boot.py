@@ -11,17 +11,10 @@ import trio
 
 from carnel.ipc import logs
 from carnel.ipc.settings import SOCKET_PATH_MAX
-from carnel.kernel.image import Image, ImageError, bundled_image, load_image
+from carnel.kernel.image import ImageError, find_image
 from carnel.kernel.kernel import BootError, Kernel
 
 LOG_LIMIT = 16 * 2**20  # rotate the JSON log past this, keeping one previous file
-
-
-def resolve_image(arg: str) -> Image:
-    """A manifest by path, or a bundled image by name."""
-    if arg.endswith(".toml") or "/" in arg or Path(arg).is_file():
-        return load_image(arg)
-    return bundled_image(arg)
 
 
 def open_log(directory: Path):
@@ -35,7 +28,7 @@ def open_log(directory: Path):
 
 def boot(image_arg: str, directory: Path) -> int:
     try:
-        image = resolve_image(image_arg)
+        image = find_image(image_arg)
     except ImageError as exc:
         print(f"carnel boot: {exc}", file=sys.stderr)
         return 2

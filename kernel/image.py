@@ -45,6 +45,7 @@ __all__ = [
     "SupervisorConfig",
     "bundled_image",
     "bundled_images",
+    "find_image",
     "load_image",
     "parse_image",
     "start_order",
@@ -214,6 +215,17 @@ def load_image(path: str | Path) -> Image:
                          line=line) from exc
     image = parse_image(text, str(path), directory=str(path.resolve().parent))
     return msgspec.structs.replace(image, file=str(path.resolve()))
+
+
+def find_image(arg: str) -> Image:
+    """The image `arg` names as `carnel boot` takes it: a manifest's path or a bundled image's name.
+
+    A path ends in .toml, has a '/' or names an existing file; anything else is a bundled name, so
+    that `carnel boot dev` boots the bundled image even where a folder named `dev` is at hand.
+    """
+    if arg.endswith(".toml") or "/" in arg or Path(arg).is_file():
+        return load_image(arg)
+    return bundled_image(arg)
 
 
 def parse_image(text: str, filename: str, directory: str = "") -> Image:

@@ -5,6 +5,7 @@ import importlib.util
 import random
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ from carnel.ipc.errors import CallError
 from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import ProcessList
 from carnel.kernel.access import access_control
-from carnel.kernel.image import Image, ImageError, bundled_image, bundled_images, load_image
+from carnel.kernel.image import (
+    Image, ImageError, bundled_image, bundled_images, find_image, load_image)
 from carnel.kernel.tools.bus import call, failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float
 from carnel.kernel.tools.fuzzing.targets import Plan, plan
@@ -46,9 +48,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seconds", type=positive_float, default=10.0, metavar="N",
                    help="how long to send for (default: 10)")
     p.add_argument("--seed", type=int, metavar="S", help="seed for the messages (default: random)")
-    p.add_argument("--image", type=Path, metavar="PATH",
-                   help="the running image's file, whose [process.NAME] table says what NAME "
-                   "may receive (default: the file the kernel booted from)")
+    p.add_argument("--image", metavar="IMAGE",
+                   help="the running image, as carnel boot takes it: a bundled image name or a "
+                   "manifest path; its [process.NAME] table says what NAME may receive "
+                   "(default: the image the kernel booted)")
     p.add_argument("--timeout", type=positive_float, default=2.0, metavar="S",
                    help="seconds to wait for each reply (default: 2)")
 
@@ -61,35 +64,37 @@ def run(args, directory: Path) -> int:
     return run_tool(_fuzz, directory, args, run_seed)
 
 
-def _image(listing: ProcessList, path: Path | None) -> Image:
-    """The running image, to read its process tables: the file given, else the file the kernel
+def running_image(listing: ProcessList, arg: str | None) -> Image:
+    """The running image, to read its process tables: the image given, else the file the kernel
     booted from, else the bundled image of its name."""
-    if path is None and listing.image_file:
-        path = Path(listing.image_file)
+    if arg is not None:
+        image = _usage_error_if_bad(find_image, arg)
+    elif listing.image_file:
         try:
-            image = load_image(path)
+            image = load_image(listing.image_file)
         except ImageError as exc:
             raise ToolError(f"cannot read the running image's file: {exc}; pass the image "
                             "with --image", EXIT_USAGE) from None
+    elif listing.image in bundled_images():
+        image = _usage_error_if_bad(bundled_image, listing.image)
     else:
-        try:
-            if path is not None:
-                image = load_image(path)
-            elif listing.image in bundled_images():
-                image = bundled_image(listing.image)
-            else:
-                raise ToolError(f"image {listing.image!r} is not a bundled one: pass its file "
-                                "with --image, so that its process tables say what to send",
-                                EXIT_USAGE)
-        except ImageError as exc:
-            raise ToolError(str(exc), EXIT_USAGE) from None
+        raise ToolError(f"image {listing.image!r} is not a bundled one: pass its file with "
+                        "--image, so that its process tables say what to send", EXIT_USAGE)
     if image.name != listing.image:
-        raise ToolError(f"{path} is image {image.name!r}, but the kernel runs "
+        given = listing.image_file if arg is None else f"--image {arg}"
+        raise ToolError(f"{given} is image {image.name!r}, but the kernel runs "
                         f"{listing.image!r}", EXIT_USAGE)
     return image
 
 
-async def _plan(client: BusClient, name: str, image_path: Path | None) -> Plan:
+def _usage_error_if_bad(read: Callable[[str], Image], arg: str) -> Image:
+    try:
+        return read(arg)
+    except ImageError as exc:
+        raise ToolError(str(exc), EXIT_USAGE) from None
+
+
+async def _plan(client: BusClient, name: str, image_arg: str | None) -> Plan:
     """What to send `name`: its image table's grants, made concrete with the subjects on the bus."""
     listing = await call(client, "kernel.ps", Empty(), ProcessList)
     process = next((p for p in listing.processes if p.name == name), None)
@@ -97,7 +102,7 @@ async def _plan(client: BusClient, name: str, image_path: Path | None) -> Plan:
         raise ToolError(f"no process named {name!r} in image {listing.image}", EXIT_USAGE)
     if process.state != "ready":
         raise ToolError(f"{name} is {process.state}, not ready: carnel start {name}")
-    grants = access_control(_image(listing, image_path)).processes[name].grants
+    grants = access_control(running_image(listing, image_arg)).processes[name].grants
     stats = await call(client, "kernel.stats", Empty(), BusStats)
     targets = plan(grants.subscribe, grants.provide, (s.subject for s in stats.subjects))
     if not targets.targets:

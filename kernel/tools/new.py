@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from carnel.kernel.image import ImageError, find_image
 from carnel.kernel.tools.scaffold import (
     DEV_IMAGE, ScaffoldError, create_service, plan_service, source_root)
 from carnel.kernel.tools.session import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ToolError
@@ -41,15 +42,17 @@ def add_parser(subparsers) -> None:
                                description=DESCRIPTION, epilog=EXAMPLE,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     service.add_argument("name", metavar="NAME", help="the service's name")
-    service.add_argument("--image", type=Path, metavar="PATH",
-                         help=f"the image file to add it to (default: {DEV_IMAGE} in the checkout)")
+    service.add_argument("--image", metavar="IMAGE",
+                         help="the image to add it to, as carnel boot takes it: a bundled image "
+                         "name (its file in this checkout is edited) or a manifest path "
+                         f"(default: dev, {DEV_IMAGE})")
 
 
 def run(args, directory: Path) -> int:
     try:
         plan = plan_service(args.name)
         root = source_root()
-        image = args.image or root / DEV_IMAGE
+        image = image_file(args.image, root)
         files = create_service(root, plan, image)
     except ScaffoldError as exc:
         raise ToolError(str(exc), EXIT_USAGE if exc.usage else EXIT_FAILED) from None
@@ -65,6 +68,18 @@ def run(args, directory: Path) -> int:
                  f"{_shown(image, root)}")
     print("\n".join(lines))
     return EXIT_OK
+
+
+def image_file(arg: str | None, root: Path) -> Path:
+    """The file to append the service's entry to: a manifest path as given, or a bundled image's
+    own file, which is in this checkout (carnel new runs from no other), as the default's is."""
+    if arg is None:
+        return root / DEV_IMAGE
+    try:
+        image = find_image(arg)
+    except ImageError as exc:
+        raise ScaffoldError(str(exc)) from None
+    return Path(arg) if image.file else Path(image.directory) / f"{arg}.toml"
 
 
 def _shown(path: Path, root: Path) -> str:

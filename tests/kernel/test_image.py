@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from carnel.kernel import image as image_module
 from carnel.kernel.image import (
-    Image, ImageError, ProcessSpec, bundled_image, bundled_images, load_image, parse_image,
-    start_order)
+    Image, ImageError, ProcessSpec, bundled_image, bundled_images, find_image, load_image,
+    parse_image, start_order)
 
 HEAD = '[image]\nname = "test"\n'
 
@@ -279,6 +279,42 @@ def test_every_image_shipped_in_the_package_is_valid() -> None:
         image = bundled_image(name)
         assert image.name == name
         assert sorted(start_order(image)) == sorted(p.name for p in image.processes)
+
+
+# An image argument, as `carnel boot` and the tools take it.
+
+@pytest.mark.parametrize("arg", ["mine.toml", "./mine", "mine"])
+def test_an_image_argument_that_looks_like_a_path_or_names_a_file_is_read_from_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arg: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("mine.toml", "mine"):
+        (tmp_path / name).write_text('[image]\nname = "mine"\n', encoding="utf-8")
+    assert find_image(arg).file == str((tmp_path / arg).resolve())
+
+
+def test_any_other_image_argument_is_a_bundled_image_even_beside_a_folder_of_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dev").mkdir()
+    image = find_image("dev")
+    assert (image.name, image.file) == ("dev", "")
+
+
+@pytest.mark.parametrize(("arg", "reason", "says"), [
+    ("gone.toml", "unreadable", "gone.toml: No such file or directory"),
+    ("folder.toml", "unreadable", "folder.toml: Is a directory"),
+    ("folder/", "unreadable", "folder: Is a directory"),
+    ("nosuch", "unknown_image", "no bundled image 'nosuch' (available: car, dev"),
+])
+def test_an_image_argument_that_names_no_image_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arg: str, reason: str,
+        says: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ImageError) as caught:
+        find_image(arg)
+    assert caught.value.reason == reason and says in str(caught.value)
 
 
 # Properties.

@@ -116,13 +116,23 @@ def test_another_image_gets_the_entry_with_its_comments_kept(checkout):
     assert "[process.lights]" not in (checkout.root / DEV_IMAGE).read_text()
 
 
+def test_a_bundled_image_named_gets_the_entry_in_its_file_in_the_checkout(checkout):
+    made = checkout.carnel("new", "service", "lights", "--image", "car")
+    assert made.returncode == 0, made.stderr
+    assert "added [process.lights] to kernel/images/car.toml" in made.stdout
+    assert "[process.lights]" in (checkout.root / "kernel/images/car.toml").read_text()
+    assert "[process.lights]" not in (checkout.root / DEV_IMAGE).read_text()
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["Weather"], "'Weather' cannot name a service: use 1-32 of a-z, 0-9 and '_'"),
     (["my-service"], "'my-service' cannot name a service"),
     (["import"], "'import' is a Python keyword"),
     (["trip"], "a service named 'trip' exists already (services/trip"),
     (["vehicle"], "a service named 'vehicle' exists already (services/vehicle"),
-    (["weather", "--image", "nowhere.toml"], "no image file nowhere.toml"),
+    (["weather", "--image", "nowhere.toml"], "nowhere.toml: No such file or directory"),
+    (["weather", "--image", "tests"], "tests.toml: no bundled image 'tests' (available: "),
+    (["weather", "--image", "tests/"], "tests: Is a directory"),
 ])
 def test_refusals_say_why_and_write_nothing(checkout, args, says):
     before = sorted(p.relative_to(checkout.root) for p in checkout.root.rglob("*"))

@@ -45,6 +45,27 @@ class _PrintVersion(argparse.Action):
         parser.exit()
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser. With `intermixed=True` its options may also come between its
+    positionals: argparse alone takes an optional positional as left out at the first option,
+    so `carnel call SUBJECT --type T JSON` would leave JSON unrecognised."""
+
+    def __init__(self, *args, intermixed: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._intermixed = intermixed
+
+    def parse_known_args(self, args=None, namespace=None):
+        if not self._intermixed:
+            return super().parse_known_args(args, namespace)
+        # It parses by calling parse_known_args twice (the options, then the positionals),
+        # which must then parse plainly.
+        self._intermixed = False
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixed = True
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="carnel",
@@ -55,7 +76,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_PrintVersion, help="show the version and which hot path "
                    "is active, and exit")
     p.add_argument("--run-dir", type=Path, help="where the kernel's bus socket and logs live")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                           parser_class=_CommandParser)
 
     boot = sub.add_parser("boot", help="boot a system image in the foreground",
                           description="Boot a system image: start every process in dependency "

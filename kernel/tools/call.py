@@ -10,7 +10,8 @@ from carnel.ipc.subjects import SubjectError, validate_subject
 from carnel.ipc.wire import Kind
 from carnel.kernel.tools.bus import failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float
-from carnel.kernel.tools.messages import decode, from_json, request_types, to_json
+from carnel.kernel.tools.messages import (
+    decode, from_json, json_argument, request_types, to_json)
 from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, operator_session
 
 NAME = "call"
@@ -24,11 +25,15 @@ def add_parser(subparsers) -> None:
         "so a wrong field is refused here, naming it. A typed error (unavailable, timeout, "
         "denied, bad_request, internal) is printed on stderr, code first, and exits 1.",
         epilog="example: carnel call vehicle.get '{\"paths\": [\"Vehicle.Speed\"]}'\n"
-               "         carnel call trip.reset --timeout 2",
-        formatter_class=ExamplesFormatter)
+               "         carnel call trip.reset --timeout 2\n"
+               "         carnel call vehicle.get - < request.json",
+        formatter_class=ExamplesFormatter,
+        # Options may come before JSON, which argparse alone takes as left out at the first one.
+        intermixed=True)
     p.add_argument("subject", metavar="SUBJECT")
     p.add_argument("json", metavar="JSON", nargs="?", default="{}",
-                   help="the request, as a JSON object (default: {})")
+                   help="the request, as a JSON object (default: {}), or - to read it from "
+                   "stdin, for one larger than a command-line argument may be")
     p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S",
                    help="seconds to wait for the reply (default: 5)")
     p.add_argument("--type", metavar="TYPE",
@@ -41,7 +46,7 @@ def run(args, directory: Path) -> int:
     except SubjectError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     request_type, reply_type = request_types(args.subject, args.type)
-    request = from_json(args.json, request_type, args.subject)
+    request = from_json(json_argument(args.json), request_type, args.subject)
     return run_tool(_call, directory, args.subject, msgspec.msgpack.encode(request), reply_type,
                     args.timeout)
 

@@ -9,6 +9,7 @@ where msgspec would drop it (so that a schema can gain fields without breaking o
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Union
@@ -83,12 +84,28 @@ def _agreeing(chosen: type, declared: type | None, declaration: str) -> type:
     return chosen
 
 
+STDIN = "-"  # the JSON argument that means "read it from stdin"
+
+
+def json_argument(argument: str) -> str | bytes:
+    """The JSON a command line gives: the argument itself, or what stdin holds for `-`, which
+    carries a message larger than the OS lets one argument be (128 KiB on Linux)."""
+    if argument != STDIN:
+        return argument
+    if sys.stdin is None:
+        raise InputError("- reads the JSON from stdin, which is closed")
+    try:
+        return sys.stdin.buffer.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the JSON from stdin: {exc.strerror or exc}") from None
+
+
 # Numbers beyond a float's range read as inf here, not as an error without a field's path: the
 # typed decode that follows refuses them, saying where they are.
 _plain_json = msgspec.json.Decoder(float_hook=float)
 
 
-def from_json(text: str, message_type: type, subject: str) -> msgspec.Struct:
+def from_json(text: str | bytes, message_type: type, subject: str) -> msgspec.Struct:
     """`text` as a `message_type`; the error names the field and what it expected, or the
     fields a type does not have."""
     try:

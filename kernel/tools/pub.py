@@ -10,7 +10,7 @@ from carnel.ipc.errors import CallError
 from carnel.ipc.subjects import SubjectError, validate_subject
 from carnel.kernel.tools.bus import failed, refusals, routed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter
-from carnel.kernel.tools.messages import from_json, published_type
+from carnel.kernel.tools.messages import from_json, json_argument, published_type
 from carnel.kernel.tools.session import EXIT_OK, EXIT_USAGE, ToolError, operator_session
 
 NAME = "pub"
@@ -23,10 +23,12 @@ def add_parser(subparsers) -> None:
         "declared message type (carnel schema SUBJECT shows its fields), so a wrong field is "
         "refused here, naming it, before anything is sent. Exits once the kernel has routed it.",
         epilog="example: carnel pub vehicle.Speed "
-               "'{\"path\": \"Vehicle.Speed\", \"value\": 50.0, \"unit\": \"km/h\"}' --retain",
+               "'{\"path\": \"Vehicle.Speed\", \"value\": 50.0, \"unit\": \"km/h\"}' --retain\n"
+               "         carnel pub vehicle.Speed - < speed.json",
         formatter_class=ExamplesFormatter)
     p.add_argument("subject", metavar="SUBJECT")
-    p.add_argument("json", metavar="JSON", help="the message, as a JSON object")
+    p.add_argument("json", metavar="JSON", help="the message, as a JSON object, or - to read it "
+                   "from stdin, for one larger than a command-line argument may be")
     p.add_argument("--retain", action="store_true",
                    help="keep it as the subject's latest value for new subscribers")
     p.add_argument("--type", metavar="TYPE",
@@ -39,7 +41,7 @@ def run(args, directory: Path) -> int:
     except SubjectError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     message_type = published_type(args.subject, args.type)
-    message = from_json(args.json, message_type, args.subject)
+    message = from_json(json_argument(args.json), message_type, args.subject)
     return run_tool(_publish, directory, args.subject, msgspec.msgpack.encode(message),
                     args.retain, message_type.__name__)
 

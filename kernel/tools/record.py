@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import trio
 
@@ -25,6 +28,7 @@ from carnel.kernel.tools.session import (
 NAME = "record"
 # A kill -9 loses at most what arrived within this long (or one chunk, whichever is less).
 FLUSH_EVERY_S = 1.0
+STDOUT = "-"  # `-o -`: the recording is written to stdout (MCAP is written front to back)
 
 DESCRIPTION = """\
 Subscribe to SUBJECTs (patterns: `*` one token, `>` the rest; default `>`, everything) and write
@@ -34,21 +38,23 @@ receive times, the kernel's sequence number and retained flag, and any attachmen
 
 The file is flushed every second, so if the recorder is killed the file is still readable up to
 the last second (`carnel info` says it was cut short). Ctrl-C or SIGTERM finishes the file.
-Progress goes to stderr."""
+Progress goes to stderr. With `-o -` the same file goes to stdout (a pipe or a redirection, never
+a terminal) as it is written, a second at a time."""
 
 EXAMPLE = """\
 example:
   carnel record -o drive.mcap 'vehicle.>' gps.fix
   recording vehicle.> gps.fix to drive.mcap: Ctrl-C stops
-  recorded 5230 messages on 12 subjects in 52.3 s: drive.mcap, 311.4 kB"""
+  recorded 5230 messages on 12 subjects in 52.3 s: drive.mcap, 311.4 kB
+  carnel record -o - 'vehicle.>' | ssh laptop 'cat > drive.mcap'"""
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="record bus messages to an MCAP file",
                               description=DESCRIPTION, epilog=EXAMPLE,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.mcap",
-                   help="the recording to write")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.mcap",
+                   help="the recording to write, or - for stdout")
     p.add_argument("subjects", nargs="*", default=[">"], metavar="SUBJECT",
                    help="subjects or patterns to record (default: >)")
     p.add_argument("--count", type=positive_int, metavar="N", help="stop after N messages")
@@ -61,6 +67,8 @@ def run(args, directory: Path) -> int:
             validate_pattern(pattern)
         except SubjectError as exc:
             raise ToolError(f"not a subject pattern: {exc}", EXIT_USAGE) from None
+    if args.output == STDOUT:
+        _check_stdout()
     check_kernel(directory)
     return run_tool(_record, args, directory)
 
@@ -130,20 +138,55 @@ class _Recorder:
         self.error = self.error or error
         self.done.set()
 
-    def describe(self, path: Path, *, final: bool = True) -> str:
+    def describe(self, output: str, *, final: bool = True) -> str:
         elapsed = time.monotonic() - self.started
         subjects = len(self.gaps.last)  # every subject recorded has a last sequence number
         text = (f"{plural(self.writer.messages, 'message')} on "
                 f"{plural(subjects, 'subject')} in {elapsed:.1f} s: "
-                f"{path}, {human_bytes(self.size)}")
+                f"{output}, {human_bytes(self.size)}")
         if self.gaps.lost:
             text += (f"; the kernel dropped {plural(self.gaps.lost, 'message')} for the "
                      "recorder (it fell behind)")
         return f"recorded {text}" if final else f"recording: {text}"
 
 
+def _check_stdout() -> None:
+    """Whether stdout can take a recording: binary MCAP would only garble a terminal."""
+    if sys.stdout is None:
+        raise ToolError("-o - writes the recording to stdout, which is closed", EXIT_USAGE)
+    if sys.stdout.isatty():
+        raise ToolError("-o - writes the recording to stdout, which is a terminal: redirect it "
+                        "to a file or pipe it to a program", EXIT_USAGE)
+
+
+def _shown(output: str) -> str:
+    return "stdout" if output == STDOUT else output
+
+
+def _cannot_write(output: str, exc: OSError) -> str:
+    reason = exc.strerror or exc
+    if output == STDOUT:
+        return f"cannot write to stdout: {reason}"
+    return f"cannot write {output}: {reason}"
+
+
 @contextmanager
-def _open_writer(path: Path, overwrite: bool) -> Iterator[recording.RecordingWriter]:
+def _open_writer(output: str, overwrite: bool) -> Iterator[recording.RecordingWriter]:
+    with _open_output(output, overwrite) as stream:
+        try:
+            writer = recording.RecordingWriter(stream)
+        except OSError as exc:
+            raise ToolError(_cannot_write(output, exc)) from None
+        yield writer
+
+
+@contextmanager
+def _open_output(output: str, overwrite: bool) -> Iterator[BinaryIO]:
+    if output == STDOUT:
+        with _stdout_stream() as stream:
+            yield stream
+        return
+    path = Path(output)
     try:
         file = path.open("wb" if overwrite else "xb")
     except FileExistsError:
@@ -152,44 +195,56 @@ def _open_writer(path: Path, overwrite: bool) -> Iterator[recording.RecordingWri
     except OSError as exc:
         raise ToolError(f"cannot create {path}: {exc.strerror or exc}", EXIT_USAGE) from None
     with file:
-        try:
-            writer = recording.RecordingWriter(file)
-        except OSError as exc:
-            raise ToolError(f"cannot write {path}: {exc.strerror or exc}") from None
-        yield writer
+        yield file
+
+
+@contextmanager
+def _stdout_stream() -> Iterator[BinaryIO]:
+    # A file object of its own on stdout, not sys.stdout's: what a failed write (the reader went
+    # away) leaves in its buffer is dropped with it, where Python would flush sys.stdout's again
+    # at exit and print a traceback.
+    stream = open(sys.stdout.fileno(), "wb", closefd=False)
+    try:
+        yield stream
+    finally:
+        # Closing fails only on what a failed write left, and the recorder reports that failure.
+        with contextlib.suppress(OSError):
+            stream.close()
 
 
 async def _record(args, directory: Path) -> int:
     progress = Progress()
+    shown = _shown(args.output)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with operator_session(directory, NAME) as client:
             with _open_writer(args.output, args.overwrite) as writer:
                 recorder = _Recorder(writer, args.count)
                 try:
                     await _subscribe(client, args.subjects, recorder, args.output)
-                    progress.say(f"recording {' '.join(args.subjects)} to {args.output}: "
+                    progress.say(f"recording {' '.join(args.subjects)} to {shown}: "
                                  "Ctrl-C stops")
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(_stop_on_signal, signals, recorder)
-                        nursery.start_soon(_flush_regularly, recorder, progress, args.output)
+                        nursery.start_soon(_flush_regularly, recorder, progress, shown)
                         await recorder.done.wait()
                         nursery.cancel_scope.cancel()
                 finally:
                     recorder.finish()
-    progress.say(recorder.describe(args.output))
+    progress.say(recorder.describe(shown))
     if recorder.error is not None:
-        raise ToolError(f"cannot write {args.output}: {recorder.error.strerror or recorder.error}; "
-                        "the file holds everything before the error")
+        kept = "" if args.output == STDOUT else "; the file holds everything before the error"
+        raise ToolError(_cannot_write(args.output, recorder.error) + kept)
     return EXIT_OK
 
 
-async def _subscribe(client, patterns: list[str], recorder: _Recorder, path: Path) -> None:
+async def _subscribe(client, patterns: list[str], recorder: _Recorder, output: str) -> None:
     try:
         for pattern in patterns:
             await client.subscribe(pattern, recorder.sink)
     except CallError as exc:
         # The recording never started: leave no file behind that looks like one.
-        path.unlink(missing_ok=True)
+        if output != STDOUT:
+            Path(output).unlink(missing_ok=True)
         hint = " (see the image's [operator] table)" if isinstance(exc, Denied) else ""
         raise ToolError(f"cannot subscribe to {pattern}: {exc.message}{hint}",
                         EXIT_FAILED) from None
@@ -201,8 +256,8 @@ async def _stop_on_signal(signals, recorder: _Recorder) -> None:
         return
 
 
-async def _flush_regularly(recorder: _Recorder, progress: Progress, path: Path) -> None:
+async def _flush_regularly(recorder: _Recorder, progress: Progress, shown: str) -> None:
     while True:
         await trio.sleep(FLUSH_EVERY_S)
         recorder.flush()
-        progress.show(recorder.describe(path, final=False))
+        progress.show(recorder.describe(shown, final=False))

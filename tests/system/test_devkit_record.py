@@ -2,6 +2,8 @@
 them, and a recorder killed with SIGKILL."""
 from __future__ import annotations
 
+import os
+import pty
 import signal
 import subprocess
 from collections import defaultdict
@@ -47,9 +49,11 @@ class Background:
 
 
 @asynccontextmanager
-async def background(stack, *args: str):
+async def background(stack, *args: str, **options):
+    """`options` for the process (stdout, cwd) as trio.lowlevel.open_process takes them."""
     proc = await trio.lowlevel.open_process(
-        [*CARNEL, "--run-dir", str(stack.run_dir), *args], stderr=subprocess.PIPE, env=stack.env)
+        [*CARNEL, "--run-dir", str(stack.run_dir), *args], stderr=subprocess.PIPE, env=stack.env,
+        **options)
     try:
         yield Background(proc)
     finally:
@@ -143,6 +147,39 @@ async def test_record_replay_and_record_again_gives_the_same_messages(stack_fact
                 kept = await speeds.__anext__()
     assert kept.value == 39.0  # the replayed retained value, kept by the kernel
     assert await first.stop() == 0 and await second.stop() == 0
+
+
+async def test_a_recording_streams_to_stdout_and_reads_back_whole(stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    path = stack.directory / "streamed.mcap"
+    with path.open("wb") as out:
+        async with background(stack, "record", "-o", "-", "demo.>", "--count", "58", stdout=out,
+                              cwd=stack.directory) as rec:
+            await rec.said("recording demo.> to stdout: Ctrl-C stops")
+            async with stack.service("tester") as client:
+                assert await publish_traffic(client) == 58
+                code, err = await rec.finished()
+    assert code == 0, err
+    assert "recorded 58 messages on 3 subjects" in err and ": stdout, " in err
+    assert len(recorded(path)) == 58
+    info = await carnel(stack, "info", str(path))
+    assert info.returncode == 0 and "state        complete" in info.stdout, info
+    assert not (stack.directory / "-").exists()
+    assert await stack.stop() == 0
+
+
+async def test_a_recording_to_stdout_whose_reader_leaves_fails_in_one_line(stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    async with background(stack, "record", "-o", "-", "demo.>", stdout=subprocess.PIPE) as rec:
+        await rec.said("recording demo.> to stdout")
+        await rec.proc.stdout.aclose()
+        async with stack.service("tester") as client:
+            await publish_traffic(client)  # the next flush, within a second, finds no reader
+            code, err = await rec.finished()
+    assert code == 1, err
+    assert err.rstrip().endswith("carnel record: cannot write to stdout: Broken pipe"), err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert await stack.stop() == 0
 
 
 async def until_recorded(path: Path, count: int, timeout: float = 10) -> None:
@@ -308,6 +345,19 @@ def test_bad_input_gets_a_clear_error_and_a_usage_exit_code(tmp_path):
     ]
     for result, code, says in cases:
         assert result.returncode == code and says in result.stderr, result
+
+
+def test_a_recording_is_not_streamed_to_a_terminal(tmp_path):
+    controller, terminal = pty.openpty()
+    try:
+        refused = subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), "record", "-o", "-"],
+                                 stdout=terminal, stderr=subprocess.PIPE, text=True, timeout=30)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert refused.returncode == 2  # before it looks for a kernel: there is none
+    assert refused.stderr == ("carnel record: -o - writes the recording to stdout, which is a "
+                              "terminal: redirect it to a file or pipe it to a program\n")
 
 
 async def test_record_refuses_to_overwrite_a_recording(stack_factory):

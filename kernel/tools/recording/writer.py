@@ -6,6 +6,9 @@ attachments always share a chunk), once CHUNK_BYTES are pending or whenever the 
 recorder does, every second). Closing a chunk writes it out and flushes the file to the OS, so a
 kill -9 loses only what arrived since the last flush; the page cache keeps the rest. It does not
 fsync: surviving power loss is the file system's business, not a recorder's.
+
+MCAP is written front to back: the library never seeks, it only asks the stream's position for the
+offsets its indexes hold. Counting the bytes written answers that, so a pipe will do as well.
 """
 from __future__ import annotations
 
@@ -31,13 +34,37 @@ from carnel.kernel.tools.recording.layout import (
 CHUNK_BYTES = 1 << 20
 
 
+class _CountedStream:
+    """What the mcap Writer needs of its stream (write, tell, flush), with the position counted:
+    a pipe cannot tell its own."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.position = 0
+
+    def write(self, data: bytes) -> int:
+        self._stream.write(data)
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 class RecordingWriter:
-    """Appends bus messages to an MCAP stream in carnel's layout (see layout.py)."""
+    """Appends bus messages to an MCAP stream in carnel's layout (see layout.py).
+
+    The stream is buffered (it writes all it is given, as open() makes it) and stands where the
+    file starts, since MCAP's offsets count from there; it need not seek."""
 
     def __init__(self, stream: BinaryIO, *, chunk_bytes: int = CHUNK_BYTES) -> None:
-        self._stream = stream
+        self._stream = _CountedStream(stream)
         # The library's own chunk limit is set out of reach: chunks close in flush() alone.
-        self._mcap = Writer(stream, chunk_size=sys.maxsize, compression=CompressionType.ZSTD)
+        self._mcap = Writer(self._stream, chunk_size=sys.maxsize,
+                            compression=CompressionType.ZSTD)
         self._mcap.start(profile=PROFILE, library=f"carnel ({LIBRARY_IDENTIFIER})")
         self._chunk_bytes = chunk_bytes
         self._channels: dict[tuple[str, str, int], int] = {}
@@ -70,7 +97,7 @@ class RecordingWriter:
 
     @property
     def bytes_written(self) -> int:
-        return self._stream.tell()
+        return self._stream.position
 
     def flush(self) -> None:
         """Close the open chunk and hand the file's bytes to the OS."""

@@ -1,6 +1,8 @@
 """Recordings on disk: carnel's MCAP layout written and read back, whole, cut short, damaged."""
 from __future__ import annotations
 
+import errno
+import io
 import json
 import random
 from pathlib import Path
@@ -125,6 +127,32 @@ def test_a_finished_file_cut_in_its_summary_is_whole_but_not_complete(tmp_path):
     path.write_bytes(path.read_bytes()[:-20])
     got, reader = read(path)
     assert len(got) == 4 and not reader.complete
+
+
+class Pipe(io.BytesIO):
+    """A stream that cannot say or move its position, as a pipe cannot."""
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        raise OSError(errno.ESPIPE, "Illegal seek")
+
+    def seek(self, *_args) -> int:
+        raise OSError(errno.ESPIPE, "Illegal seek")
+
+
+def test_a_recording_written_to_a_pipe_is_the_same_file_as_on_disk(tmp_path):
+    on_disk = tmp_path / "sample.mcap"
+    write(on_disk, sample())
+    pipe = Pipe()
+    writer = RecordingWriter(pipe)
+    for msg in sample():
+        writer.write(msg)
+        writer.flush()
+    writer.close()
+    assert pipe.getvalue() == on_disk.read_bytes()
+    assert writer.bytes_written == len(pipe.getvalue())
 
 
 def test_chunks_close_by_themselves_once_big_enough(tmp_path):

@@ -33,11 +33,14 @@ class KernelGone(ToolError):
 
 def check_kernel(directory: Path) -> None:
     if not (directory / "bus.sock").exists():
-        raise ToolError(f"no kernel is running at {directory}: start one with `carnel boot`",
-                        EXIT_NO_KERNEL)
+        raise _no_kernel(directory)
     if not bus_accepts(directory):
-        raise ToolError(f"no kernel is running at {directory} (one that ran there was killed "
-                        "and left its socket): start one with `carnel boot`", EXIT_NO_KERNEL)
+        raise _no_kernel(directory, " (one that ran there was killed and left its socket)")
+
+
+def _no_kernel(directory: Path, why: str = "") -> ToolError:
+    return ToolError(f"no kernel is running at {directory}{why}: start one with `carnel boot`",
+                     EXIT_NO_KERNEL)
 
 
 async def keep_alive(client: BusClient) -> None:

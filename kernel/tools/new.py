@@ -58,10 +58,13 @@ def run(args, directory: Path) -> int:
         raise ToolError(str(exc), EXIT_USAGE if exc.usage else EXIT_FAILED) from None
     lines = [f"created service {plan.name} in {root}:"]
     lines += [f"  {path.relative_to(root)}" for path in files]
+    image = image.absolute()  # the next steps run in the checkout, wherever this ran
     lines.append(f"added [process.{plan.name}] to {_shown(image, root)}")
     python = Path(sys.executable)
     carnel = python.parent / "carnel"
     lines.append("next:")
+    if Path.cwd().resolve() != root.resolve():
+        lines.append(f"  cd {root}")
     lines.append(f"  {_shown(python, root)} -m pytest tests/services/{plan.name} "
                  f"tests/system/test_{plan.name}_service.py")
     lines.append(f"  {_shown(carnel, root) if carnel.exists() else 'carnel'} boot "

@@ -29,12 +29,13 @@ class Checkout:
     root: Path
     env: dict[str, str]
 
-    def python(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, *args], cwd=self.root, env=self.env,
+    def python(self, *args: str, timeout: float = 120,
+               cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], cwd=cwd or self.root, env=self.env,
                               capture_output=True, text=True, timeout=timeout)
 
-    def carnel(self, *args: str) -> subprocess.CompletedProcess:
-        return self.python("-m", "carnel.kernel.cli", *args, timeout=60)
+    def carnel(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return self.python("-m", "carnel.kernel.cli", *args, timeout=60, cwd=cwd)
 
 
 def make_checkout(base: Path, *, source_tree: bool = True) -> Checkout:
@@ -114,6 +115,17 @@ def test_another_image_gets_the_entry_with_its_comments_kept(checkout):
     kept = '# mine\n[image]\nname = "mine"  # named\n'
     assert image.read_text().startswith(kept + '\n[process.lights]\n')
     assert "[process.lights]" not in (checkout.root / DEV_IMAGE).read_text()
+
+
+def test_run_from_elsewhere_the_next_steps_start_in_the_checkout(checkout):
+    elsewhere = checkout.root.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "mine.toml").write_text('[image]\nname = "mine"\n')
+    made = checkout.carnel("new", "service", "lights", "--image", "mine.toml", cwd=elsewhere)
+    assert made.returncode == 0, made.stderr
+    steps = made.stdout.split("next:\n", 1)[1].splitlines()
+    assert steps[0] == f"  cd {checkout.root}"
+    assert steps[2].endswith(f" boot {elsewhere / 'mine.toml'}")
 
 
 def test_a_bundled_image_named_gets_the_entry_in_its_file_in_the_checkout(checkout):

@@ -31,13 +31,20 @@ def add_parser(subparsers) -> None:
 
 
 def run(args, directory: Path) -> int:
-    if args.subject is not None:
+    pattern_type = _declared_for(args.subject)
+    if args.subject is not None and pattern_type is None:
         # A type's name or tag is a valid subject too, so this refuses no type.
         try:
             validate_subject(args.subject)
         except SubjectError as exc:
             raise ToolError(str(exc), EXIT_USAGE) from None
-    if args.json:
+    if pattern_type is not None:  # a pattern as the listing shows it (vehicle.>), typed back
+        text = (msgspec.json.encode({"pattern": args.subject,
+                                     "published": msgspec.json.schema(pattern_type)}).decode()
+                if args.json else
+                f"{args.subject}: published as {pattern_type.__name__}\n\n"
+                + describe_types(pattern_type))
+    elif args.json:
         text = msgspec.json.encode(_as_json_schema(args.subject)).decode()
     elif args.subject is None:
         text = catalogue()
@@ -46,6 +53,11 @@ def run(args, directory: Path) -> int:
     with reader_may_leave():
         print(text)
     return EXIT_OK
+
+
+def _declared_for(pattern: str | None) -> type | None:
+    """The type published on `pattern`, if it is one of the declared topic patterns."""
+    return next((t.type for t in registry.topics() if t.pattern == pattern), None)
 
 
 def _named(name: str) -> type:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
@@ -31,3 +32,13 @@ def test_a_subject_the_bus_would_refuse_is_a_usage_error_as_in_pub(subject, reas
 def test_subjects_type_names_and_tags_are_still_described(name, capsys):
     assert run(name) == EXIT_OK
     assert "FIELD" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("pattern, type_name", [("vehicle.>", "Signal"),
+                                                ("kernel.process.*", "ProcessStateChanged")])
+def test_a_declared_pattern_typed_back_from_the_listing_is_described(pattern, type_name, capsys):
+    assert run(pattern) == EXIT_OK
+    assert capsys.readouterr().out.startswith(f"{pattern}: published as {type_name}\n\n")
+    assert run(pattern, as_json=True) == EXIT_OK
+    described = json.loads(capsys.readouterr().out)
+    assert described["pattern"] == pattern and type_name in described["published"]["$defs"]

@@ -289,8 +289,9 @@ def bundled_image(name: str) -> Image:
     available = bundled_images()
     if name not in available:
         listed = ", ".join(available) if available else "none are bundled"
+        # Named by what was typed: no file called NAME.toml was given.
         raise ImageError("unknown_image", f"no bundled image {name!r} (available: {listed})",
-                         file=f"{name}.toml")
+                         file=name)
     entry = _bundled_images_dir() / f"{name}.toml"
     return parse_image(entry.read_text(encoding="utf-8"), f"<bundled>/{name}.toml",
                        directory=str(_bundled_images_dir()))

@@ -304,7 +304,7 @@ def test_any_other_image_argument_is_a_bundled_image_even_beside_a_folder_of_its
     ("gone.toml", "unreadable", "gone.toml: No such file or directory"),
     ("folder.toml", "unreadable", "folder.toml: Is a directory"),
     ("folder/", "unreadable", "folder: Is a directory"),
-    ("nosuch", "unknown_image", "no bundled image 'nosuch' (available: car, dev"),
+    ("nosuch", "unknown_image", "nosuch: no bundled image 'nosuch' (available: car, dev"),
 ])
 def test_an_image_argument_that_names_no_image_says_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arg: str, reason: str,

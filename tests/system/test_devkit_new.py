@@ -143,7 +143,7 @@ def test_a_bundled_image_named_gets_the_entry_in_its_file_in_the_checkout(checko
     (["trip"], "a service named 'trip' exists already (services/trip"),
     (["vehicle"], "a service named 'vehicle' exists already (services/vehicle"),
     (["weather", "--image", "nowhere.toml"], "nowhere.toml: No such file or directory"),
-    (["weather", "--image", "tests"], "tests.toml: no bundled image 'tests' (available: "),
+    (["weather", "--image", "tests"], "tests: no bundled image 'tests' (available: "),
     (["weather", "--image", "tests/"], "tests: Is a directory"),
 ])
 def test_refusals_say_why_and_write_nothing(checkout, args, says):

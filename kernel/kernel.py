@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import msgspec
@@ -29,7 +30,7 @@ from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import Image
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
-from carnel.kernel.spawner import Spawner
+from carnel.kernel.spawner import Spawner, unreachable_limits
 from carnel.kernel.zap import ZapHandler
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -74,6 +75,10 @@ class Kernel:
             cpu = placement.router_cpu(bus.router_cpu)
         except placement.PlacementError as exc:
             raise BootError(f"image {self.image.name}, [bus]: {exc}") from None
+        for spec in self.image.processes:
+            for problem in unreachable_limits(spec):
+                raise BootError(f"image {self.image.name}, [process.{spec.name}.limits]: "
+                                f"{problem}")
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,
             max_message_size=bus.max_message_size,
@@ -178,7 +183,8 @@ class Kernel:
             spec = self.specs[action.name]
             try:
                 pid = self.spawner.spawn(spec)
-            except OSError as exc:
+            except (OSError, subprocess.SubprocessError) as exc:
+                # SubprocessError: the child failed between fork and exec (setting its limits).
                 self.log.error("spawn_failed", target=action.name, error=str(exc))
                 self.handle(sv.SpawnFailed(action.name, str(exc), trio.current_time()))
             else:

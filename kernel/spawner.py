@@ -25,6 +25,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 import structlog
@@ -55,6 +56,36 @@ def command_for(spec: ProcessSpec) -> list[str]:
     if spec.module is not None:
         return [sys.executable, "-m", spec.module, *spec.args]
     return [*spec.command, *spec.args]
+
+
+def unreachable_limits(spec: ProcessSpec) -> list[str]:
+    """The process's limits this system will not set: each would fail the process's every start,
+    in the child, where nothing is left to say why. Checked at boot instead."""
+    limits = spec.limits
+    # Each as the child sets it (RLIMIT_CPU's hard limit is a second above the soft one).
+    wanted = {"memory_mb": (limits.memory_mb, 2**20, 0, resource.RLIMIT_AS),
+              "open_files": (limits.open_files, 1, 0, resource.RLIMIT_NOFILE),
+              "cpu_seconds": (limits.cpu_seconds, 1, 1, resource.RLIMIT_CPU)}
+    problems = []
+    for name, (value, unit, extra, resource_id) in wanted.items():
+        ceiling = _ceiling(resource_id)
+        if value is not None and ceiling is not None and value * unit + extra > ceiling:
+            problems.append(f"{name} = {value} is above what this system allows "
+                            f"({(ceiling - extra) // unit})")
+    return problems
+
+
+def _ceiling(resource_id: int) -> int | None:
+    """The highest limit the kernel's children may be given, None for no ceiling."""
+    hard = resource.getrlimit(resource_id)[1]
+    ceiling = None if hard == resource.RLIM_INFINITY or os.geteuid() == 0 else hard
+    if resource_id == resource.RLIMIT_NOFILE:  # not even root passes fs.nr_open
+        try:
+            nr_open = int(Path("/proc/sys/fs/nr_open").read_text())
+        except (OSError, ValueError):
+            return ceiling
+        ceiling = nr_open if ceiling is None else min(ceiling, nr_open)
+    return ceiling
 
 
 def _child_setup(parent: int, spec: ProcessSpec) -> Callable[[], None]:

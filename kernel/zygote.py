@@ -21,6 +21,7 @@ answer is one JSON packet, {"pid": N} or {"error": "..."}.
 from __future__ import annotations
 
 import array
+import contextlib
 import ctypes
 import gc
 import json
@@ -128,7 +129,10 @@ def _become(request: dict, fds: list[int], kernel: int) -> None:
         sys.path[1:1] = [p for p in extra if p not in sys.path]
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-    except BaseException:
+    except BaseException as exc:
+        # Said on the process's own stderr, which the kernel logs as its output.
+        with contextlib.suppress(OSError):
+            os.write(2, f"carnel: cannot start the process: {exc!r}\n".encode())
         os._exit(71)
     code = 0
     try:

@@ -238,3 +238,12 @@ def test_boot_reads_an_existing_manifest_whatever_its_name(tmp_path):
                             capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert result.returncode == 2
     assert "mycar:6" in result.stderr and "restart" in result.stderr
+
+
+def test_a_limit_the_system_will_not_set_is_refused_at_boot_by_name(tmp_path):
+    result, _ = boot_refused(tmp_path, '[image]\nname = "limited"\n\n[process.a]\nmodule = "m"\n'
+                                       '\n[process.a.limits]\nopen_files = 2147483647\n')
+    assert result.returncode == 1
+    assert ("image limited, [process.a.limits]: open_files = 2147483647 is above what this "
+            "system allows (") in result.stderr
+    assert "Traceback" not in result.stderr

@@ -34,6 +34,10 @@ from carnel.kernel.spawner import Spawner, unreachable_limits
 from carnel.kernel.zap import ZapHandler
 
 _encode = msgspec.msgpack.Encoder().encode
+# Woken this much past a deadline, the kernel was not running, and its processes were not silent.
+STALL_S = 0.5
+# Long enough for the route thread and the router task to read what queued up meanwhile.
+CATCH_UP_S = 0.25
 
 
 class BootError(Exception):
@@ -219,6 +223,13 @@ class Kernel:
             with trio.CancelScope(deadline=deadline if deadline is not None else float("inf")) as self._wake:
                 await trio.sleep_forever()
             self._wake = None
+            late = trio.current_time() - (deadline if deadline is not None else float("inf"))
+            if late > STALL_S:
+                # The kernel itself did not run (stopped, suspended, starved): what its processes
+                # sent meanwhile is still queued. Read it before judging them silent.
+                self.log.warning("kernel_stalled", seconds=round(late, 3),
+                                 catching_up_s=CATCH_UP_S)
+                await trio.sleep(CATCH_UP_S)
             self.handle(sv.Tick(trio.current_time()))
 
     def _on_exit(self, name: str, pid: int, returncode: int) -> None:

@@ -126,7 +126,7 @@ class Supervisor:
                 self._restart_requested(self._requestable(name))
             case ShutdownRequested():
                 self._shutdown_requested()
-        self._settle()
+        self._settle(judging=isinstance(event, Tick))
         return self._actions
 
     # Lookups and checks.
@@ -292,8 +292,8 @@ class Supervisor:
 
     # Everything that follows from the current state and time.
 
-    def _settle(self) -> None:
-        while self._expire_deadlines() or self._stop_next():
+    def _settle(self, judging: bool) -> None:
+        while self._expire_deadlines(judging) or self._stop_next():
             pass
         if self._phase is ImagePhase.RUNNING and not self._stop_in_progress():
             for child in self._children.values():
@@ -309,9 +309,13 @@ class Supervisor:
             self._phase = ImagePhase.STOPPED
             self._actions.append(ImageStopped(self._stop_reason))
 
-    def _expire_deadlines(self) -> bool:
+    def _expire_deadlines(self, judging: bool) -> bool:
+        """Act on the deadlines passed. A process is judged silent or slow to start (`judging`)
+        only on a Tick, never as a side effect of another's event: after the kernel itself did
+        not run for a while, one process's heartbeat is read before the others' queued ones."""
         due = [c for c in self._children.values()
-               if c.deadline is not None and c.deadline <= self._now]
+               if c.deadline is not None and c.deadline <= self._now
+               and (judging or c.state in (S.BACKOFF, S.STOPPING))]
         for child in due:
             if child.state is S.BACKOFF:
                 self._set_state(child, S.WAITING)

@@ -358,6 +358,18 @@ def test_heartbeats_keep_a_process_alive() -> None:
     assert kernel.kills() == [] and kernel.state("nav") is S.READY
 
 
+def test_only_the_clock_judges_silence_not_another_process_s_heartbeat() -> None:
+    # After the kernel itself did not run, one process's heartbeat is read before the others'.
+    kernel = booted(proc("nav", heartbeat_interval=1.0, heartbeat_misses=3),
+                    proc("gps", heartbeat_interval=1.0, heartbeat_misses=3))
+    kernel.now += 5
+    kernel.send(Heartbeat("gps", kernel.pids["gps"], kernel.now))
+    assert kernel.kills() == []
+    kernel.send(Heartbeat("nav", kernel.pids["nav"], kernel.now))
+    assert kernel.advance(0.1) == []
+    assert kernel.state("nav") is S.READY and kernel.state("gps") is S.READY
+
+
 def test_a_hung_transient_process_is_restarted_even_if_it_then_exits_zero() -> None:
     kernel = booted(proc("nav", restart="transient", heartbeat_interval=1.0, heartbeat_misses=1))
     kernel.advance(1)

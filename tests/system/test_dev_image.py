@@ -247,3 +247,20 @@ def test_a_limit_the_system_will_not_set_is_refused_at_boot_by_name(tmp_path):
     assert ("image limited, [process.a.limits]: open_files = 2147483647 is above what this "
             "system allows (") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_kernel_stopped_for_longer_than_the_heartbeat_window_kills_nobody(stack_factory):
+    stack = await stack_factory("dev").boot()
+    stack.proc.send_signal(signal.SIGSTOP)
+    await trio.sleep(4)  # the time passing is the point: beyond 3 missed heartbeats of 1 s
+    stack.proc.send_signal(signal.SIGCONT)
+    with trio.fail_after(10):
+        while "kernel_stalled" not in stack.output():
+            await trio.sleep(0.05)
+    # Queued heartbeats are read within CATCH_UP_S, before the first deadline is judged.
+    await trio.sleep(1.5)
+    ps = json.loads((await stack.carnel_async("ps", "--json")).stdout)
+    assert {p["name"]: p["restarts"] for p in ps["processes"]} == dict.fromkeys(
+        ("gps", "can", "obd", "vehicle", "trip"), 0)
+    assert "signal=SIGKILL" not in stack.output()
+    assert await stack.stop() == 0

@@ -195,7 +195,8 @@ class Kernel:
                 self.log.info("spawned", target=action.name, pid=pid)
                 self.handle(sv.Spawned(action.name, pid, trio.current_time()))
         elif isinstance(action, sv.Kill):
-            self.log.info("killing", target=action.name, pid=action.pid, signal=action.signal.name)
+            self.log.info("killing", target=action.name, pid=action.pid, signal=action.signal.name,
+                          why=action.why)
             self.spawner.kill(action.pid, action.signal)
         elif isinstance(action, sv.StateChanged):
             status = next(s for s in self.supervisor.status() if s.name == action.name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import signal as signals
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "Action",
@@ -194,6 +194,7 @@ class Kill:
     name: str
     pid: int
     signal: signals.Signals
+    why: str = field(default="", compare=False)  # for the log: the kill itself is the same
 
 
 @dataclass(frozen=True, slots=True)

@@ -320,9 +320,15 @@ class Supervisor:
             if child.state is S.BACKOFF:
                 self._set_state(child, S.WAITING)
                 continue
-            if child.state is not S.STOPPING:  # not a stop's grace period: a failure
-                child.fault = "start_timeout" if child.state is S.STARTING else "hung"
-            self._kill(child, signals.SIGKILL)
+            if child.state is S.STOPPING:
+                why = f"not gone {child.spec.shutdown_timeout:g} s after SIGTERM"
+            elif child.state is S.STARTING:
+                child.fault = "start_timeout"
+                why = f"not ready {child.spec.start_timeout:g} s after its start"
+            else:
+                child.fault = "hung"
+                why = f"no heartbeat for {self._heartbeat_window(child):g} s"
+            self._kill(child, signals.SIGKILL, why=why)
         return bool(due)
 
     def _stop_next(self) -> bool:
@@ -333,13 +339,14 @@ class Supervisor:
         child = max(pending, key=lambda c: c.index)
         if child.pid is None:
             return False  # its Spawned is on the way; it is stopped as soon as it exists
-        self._kill(child, signals.SIGTERM, self._now + child.spec.shutdown_timeout)
+        self._kill(child, signals.SIGTERM, self._now + child.spec.shutdown_timeout, why="stop")
         return True
 
-    def _kill(self, child: _Child, signal: signals.Signals, deadline: float | None = None) -> None:
+    def _kill(self, child: _Child, signal: signals.Signals, deadline: float | None = None, *,
+              why: str) -> None:
         assert child.pid is not None  # only processes with a deadline or a pid get here
         child.signalled = signal
-        self._actions.append(Kill(child.name, child.pid, signal))
+        self._actions.append(Kill(child.name, child.pid, signal, why))
         self._set_state(child, S.STOPPING, deadline)
 
     def _stop_in_progress(self) -> bool:

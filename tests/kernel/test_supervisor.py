@@ -344,7 +344,8 @@ def test_missed_heartbeats_mean_hung_killed_and_restarted() -> None:
     kernel = booted(proc("nav", heartbeat_interval=1.0, heartbeat_misses=3))
     assert kernel.machine.next_deadline() == pytest.approx(3.0)
     assert kernel.advance(2.9) == []
-    assert kernel.advance(0.1) == [Kill("nav", kernel.pids["nav"], KILL)]
+    [kill] = kernel.advance(0.1)
+    assert kill == Kill("nav", kernel.pids["nav"], KILL) and kill.why == "no heartbeat for 3 s"
     kernel.exit("nav", sig=KILL)
     assert kernel.record("nav").last_exit == "hung"
     assert kernel.state("nav") is S.BACKOFF
@@ -382,7 +383,9 @@ def test_missing_the_start_timeout_is_a_failed_start(restart: str, final: S) -> 
     kernel = Kernel(make_image(proc("gps", restart=restart, start_timeout=2.0)))
     kernel.boot()
     kernel.spawned("gps")
-    assert kernel.advance(2.0) == [Kill("gps", kernel.pids["gps"], KILL)]
+    [kill] = kernel.advance(2.0)
+    assert kill == Kill("gps", kernel.pids["gps"], KILL)
+    assert kill.why == "not ready 2 s after its start"
     kernel.exit("gps", sig=KILL)
     assert kernel.state("gps") is final
     assert kernel.record("gps").last_exit == "start_timeout"

@@ -183,7 +183,10 @@ def _open_writer(output: str, overwrite: bool) -> Iterator[recording.RecordingWr
 @contextmanager
 def _open_output(output: str, overwrite: bool) -> Iterator[BinaryIO]:
     if output == STDOUT:
-        with _stdout_stream() as stream:
+        # A file object of its own on stdout, not sys.stdout's: what a failed write (the reader
+        # went away) leaves in its buffer goes with it, where Python would flush sys.stdout's
+        # again at exit and print a traceback.
+        with _closed_after(open(sys.stdout.fileno(), "wb", closefd=False)) as stream:
             yield stream
         return
     path = Path(output)
@@ -194,20 +197,17 @@ def _open_output(output: str, overwrite: bool) -> Iterator[BinaryIO]:
                         EXIT_USAGE) from None
     except OSError as exc:
         raise ToolError(f"cannot create {path}: {exc.strerror or exc}", EXIT_USAGE) from None
-    with file:
-        yield file
+    with _closed_after(file) as stream:
+        yield stream
 
 
 @contextmanager
-def _stdout_stream() -> Iterator[BinaryIO]:
-    # A file object of its own on stdout, not sys.stdout's: what a failed write (the reader went
-    # away) leaves in its buffer is dropped with it, where Python would flush sys.stdout's again
-    # at exit and print a traceback.
-    stream = open(sys.stdout.fileno(), "wb", closefd=False)
+def _closed_after(stream: BinaryIO) -> Iterator[BinaryIO]:
     try:
         yield stream
     finally:
-        # Closing fails only on what a failed write left, and the recorder reports that failure.
+        # The recorder flushed everything it wrote: closing fails only on what a failed write
+        # left behind (a full disk, a reader gone), and the recorder reports that failure.
         with contextlib.suppress(OSError):
             stream.close()
 

@@ -182,6 +182,14 @@ async def test_a_recording_to_stdout_whose_reader_leaves_fails_in_one_line(stack
     assert await stack.stop() == 0
 
 
+async def test_a_recording_to_a_full_disk_fails_in_one_line(stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    full = await stack.carnel_async("record", "-o", "/dev/full", "--overwrite", "demo.>")
+    assert full.returncode == 1, full.stderr
+    assert full.stderr == "carnel record: cannot write /dev/full: No space left on device\n"
+    assert await stack.stop() == 0
+
+
 async def until_recorded(path: Path, count: int, timeout: float = 10) -> None:
     """Until the file holds `count` messages: the recorder flushes every second."""
     with trio.fail_after(timeout):

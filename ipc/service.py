@@ -219,7 +219,14 @@ class Service:
                           provides=sorted(self._provided))
             for fn in self._tasks:
                 nursery.start_soon(fn)
+            nursery.start_soon(self._end_with_the_kernel)
             task_status.started()
+
+    async def _end_with_the_kernel(self) -> None:
+        # A kernel that stops its processes stops them before it goes; one that goes first
+        # (killed, or a service run by hand beside it) leaves nothing to serve.
+        await self._client.kernel_gone()
+        raise KernelGone("the kernel closed the connection")
 
     async def _heartbeat(self, interval: float) -> None:
         frames = [_impl.pack_header(Kind.HEARTBEAT, "heartbeat"), b""]
@@ -363,6 +370,10 @@ class Service:
             self.log.warning(event, occurrences=count + 1, **context)
 
 
+class KernelGone(Exception):
+    """The kernel closed this service's connection while it served."""
+
+
 class JoinRefused(Exception):
     """The kernel did not let this service join the bus: nothing it could do was done."""
 
@@ -390,6 +401,10 @@ def run(service: Service, settings: ProcessSettings | None = None) -> None:
 
     try:
         trio.run(main)
+    except* KernelGone:
+        service.log.error("kernel_gone", error="the kernel closed the connection: it stopped or "
+                          "was killed", action="exiting")
+        raise SystemExit(1) from None
     except* JoinRefused as refused:
         # A refusal repeats on every restart: one line each, not a traceback each.
         error = _first_leaf(refused).error

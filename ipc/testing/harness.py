@@ -81,6 +81,9 @@ class FakeConnection:
         finally:
             self.bus._leave(self)
 
+    async def kernel_gone(self) -> None:
+        await trio.sleep_forever()  # this bus is there as long as the test
+
     async def subscribe(self, pattern: str, sink: Sink) -> None:
         self.sinks.add(pattern, sink)
         self.bus._subscribe(self, pattern, sink)

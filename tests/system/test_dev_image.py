@@ -5,6 +5,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import trio
@@ -264,3 +265,24 @@ async def test_a_kernel_stopped_for_longer_than_the_heartbeat_window_kills_nobod
         ("gps", "can", "obd", "vehicle", "trip"), 0)
     assert "signal=SIGKILL" not in stack.output()
     assert await stack.stop() == 0
+
+
+async def test_a_service_run_by_hand_ends_when_the_kernel_goes(stack_factory):
+    stack = await stack_factory("dev").boot()
+    env = {**stack.env, "CARNEL_RUN_DIR": str(stack.run_dir), "CARNEL_NAME": "mytrip"}
+    by_hand = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "carnel.services.trip"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        with trio.fail_after(10):
+            while "mytrip" not in (await stack.carnel_async("stats")).stdout:
+                await trio.sleep(0.05)
+        assert await stack.stop() == 0
+        with trio.fail_after(10):
+            code = await by_hand.wait()
+        out = (await by_hand.stdout.receive_some(1 << 20)).decode()
+    finally:
+        by_hand.kill()
+    assert code == 1
+    assert "kernel_gone" in out and "the kernel closed the connection" in out
+    assert "Traceback" not in out

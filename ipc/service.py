@@ -33,7 +33,7 @@ from carnel.ipc import _impl, logs
 from carnel.ipc.client import BusClient, Delivery
 from carnel.ipc.errors import UNDECODABLE, BadRequest, CallError
 from carnel.ipc.schemas.bus import ErrorReply
-from carnel.ipc.settings import ProcessSettings
+from carnel.ipc.settings import ENV_NAME, OPERATOR, ProcessSettings
 from carnel.ipc.subjects import validate_pattern, validate_subject
 from carnel.ipc.wire import Kind
 
@@ -408,11 +408,18 @@ def run(service: Service, settings: ProcessSettings | None = None) -> None:
     except* JoinRefused as refused:
         # A refusal repeats on every restart: one line each, not a traceback each.
         error = _first_leaf(refused).error
-        hint = (f"the image's [process.{service.name}] table lists what it may do"
-                if error.code == "denied" else "")
+        hint = _refusal_hint(service.name, settings) if error.code == "denied" else ""
         service.log.error("join_refused", code=error.code, error=str(error),
                           **({"hint": hint} if hint else {}))
         raise SystemExit(1) from None
+
+
+def _refusal_hint(name: str, settings: ProcessSettings) -> str:
+    if settings.credential is not None and settings.credential.user == OPERATOR:
+        return (f"run by hand, it joins as the operator: the image's [operator] table lists what "
+                f"it may do, and {name!r} must be a name no process of the image has (set "
+                f"{ENV_NAME})")
+    return f"the image's [process.{name}] table lists what it may do"
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:

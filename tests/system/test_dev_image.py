@@ -286,3 +286,18 @@ async def test_a_service_run_by_hand_ends_when_the_kernel_goes(stack_factory):
     assert code == 1
     assert "kernel_gone" in out and "the kernel closed the connection" in out
     assert "Traceback" not in out
+
+
+async def test_a_service_run_by_hand_under_an_image_s_name_is_told_how_to_join(stack_factory):
+    stack = await stack_factory("dev").boot()
+    env = {**stack.env, "CARNEL_RUN_DIR": str(stack.run_dir)}  # no CARNEL_NAME: it is "trip"
+    with trio.fail_after(20):
+        refused = await trio.run_process([sys.executable, "-m", "carnel.services.trip"], env=env,
+                                         capture_stdout=True, capture_stderr=True, check=False)
+    out = refused.stdout.decode() + refused.stderr.decode()
+    assert refused.returncode == 1
+    assert "join_refused" in out and "may not join as 'trip'" in out
+    assert ("run by hand, it joins as the operator: the image's [operator] table lists what it "
+            "may do, and 'trip' must be a name no process of the image has (set CARNEL_NAME)"
+            in out)
+    assert await stack.stop() == 0

@@ -110,6 +110,10 @@ class RecordingReader:
         self.complete = False
         self.types: dict[str, str] = {}
         try:
+            # A FIFO or a device would block the open or the reads: a recording is a file.
+            if path.exists() and not path.is_file() and not path.is_dir():
+                raise RecordingError(f"{path} is not a file: a recording is one (carnel record "
+                                     "-o - streams one to a pipe, to be saved as a file)")
             self._file = path.open("rb")
         except OSError as exc:
             raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None

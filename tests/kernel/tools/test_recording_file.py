@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
 import random
 from pathlib import Path
 
@@ -214,6 +215,20 @@ def test_what_is_not_a_recording_is_refused_by_name(tmp_path, content, says):
     with pytest.raises(RecordingError, match=says) as refused:
         RecordingReader(path)
     assert str(path) in str(refused.value)
+
+
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.mcap"
+    os.mkfifo(fifo)
+    # A writer holding it open with a few bytes in it, so that a reader that did open it would
+    # fail on them rather than hang this test.
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        os.write(writer, b"not mcap")
+        with pytest.raises(RecordingError, match=f"^{fifo} is not a file: a recording is one"):
+            RecordingReader(fifo)
+    finally:
+        os.close(writer)
 
 
 def test_an_mcap_file_of_another_profile_is_refused(tmp_path):

@@ -224,7 +224,7 @@ class Kernel:
             with trio.CancelScope(deadline=deadline if deadline is not None else float("inf")) as self._wake:
                 await trio.sleep_forever()
             self._wake = None
-            late = trio.current_time() - (deadline if deadline is not None else float("inf"))
+            late = 0.0 if deadline is None else trio.current_time() - deadline
             if late > STALL_S:
                 # The kernel itself did not run (stopped, suspended, starved): what its processes
                 # sent meanwhile is still queued. Read it before judging them silent.

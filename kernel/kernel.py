@@ -206,6 +206,14 @@ class Kernel:
             # Only the router task may touch its socket and route table, and only holding the
             # route thread off.
             self.router.post(lambda: self.router.publish(subject, payload, retain=True))
+        elif isinstance(action, sv.Blocked):
+            how = "failed and is not restarted" if action.on_state is sv.ProcessState.FAILED \
+                else "was stopped"
+            ended = f" ({action.on_exit})" if action.on_exit else ""
+            self.log.warning("blocked", target=action.name, after=action.on,
+                             reason=f"{action.on} {how}{ended}",
+                             hint=f"`carnel start {action.on}` starts both")
+            self.notifier.status(f"{action.name} waits for {action.on}, which {how}")
         elif isinstance(action, sv.ImageReady):
             elapsed = trio.current_time() - self.booted_at
             self.log.info("image_ready", image=self.image.name, seconds=round(elapsed, 3))

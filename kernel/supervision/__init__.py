@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from carnel.kernel.supervision.events import (
-    Action, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
+    Action, Blocked, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
     ProcessState, ProcessStatus, Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed,
     Spawned, StartRequested, StateChanged, StopRequested, SupervisorError, Tick)
 from carnel.kernel.supervision.machine import Supervisor
 
 __all__ = [
-    "Action", "Boot", "Escalate", "Event", "Exited", "Heartbeat", "ImagePhase", "ImageReady",
+    "Action", "Blocked", "Boot", "Escalate", "Event", "Exited", "Heartbeat", "ImagePhase", "ImageReady",
     "ImageStopped", "Kill", "ProcessState", "ProcessStatus", "Ready", "RestartRequested",
     "ShutdownRequested", "Spawn", "SpawnFailed", "Spawned", "StartRequested", "StateChanged",
     "StopRequested", "Supervisor", "SupervisorError", "Tick",

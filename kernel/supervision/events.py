@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "Action",
+    "Blocked",
     "Boot",
     "Escalate",
     "Event",
@@ -206,6 +207,18 @@ class Escalate:
 
 
 @dataclass(frozen=True, slots=True)
+class Blocked:
+    """`name` wants to run but starts after `on`, which will not come up by itself: it failed
+    and is not restarted, or the operator stopped it (`on_exit` says how it ended). Sent once
+    each time this begins; starting `on` lets `name` start too."""
+
+    name: str
+    on: str
+    on_state: ProcessState
+    on_exit: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageReady:
     """Every permanent process is READY (sent once per boot; systemd's READY=1)."""
 
@@ -222,4 +235,4 @@ class StateChanged:
     new: ProcessState
 
 
-Action = Spawn | Kill | Escalate | ImageReady | ImageStopped | StateChanged
+Action = Spawn | Kill | Escalate | Blocked | ImageReady | ImageStopped | StateChanged

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from carnel.kernel.image import Image, ProcessSpec, start_order
 from carnel.kernel.supervision.events import (
-    Action, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
+    Action, Blocked, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
     ProcessState, ProcessStatus, Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed,
     Spawned, StartRequested, StateChanged, StopRequested, SupervisorError, Tick)
 from carnel.kernel.supervision.policy import (
@@ -51,6 +51,7 @@ class _Child:
     fault: str | None = None  # why the supervisor killed it, if as a failure
     restart_at: float | None = None  # earliest respawn after a pending stop
     completed: bool = False  # a transient or temporary process that exited normally
+    blocked_on: str | None = None  # the dependency reported as keeping it from starting
 
     @property
     def name(self) -> str:
@@ -300,6 +301,8 @@ class Supervisor:
                 if child.state is S.WAITING and self._dependencies_up(child):
                     self._set_state(child, S.STARTING)
                     self._actions.append(Spawn(child.name))
+        if self._phase is ImagePhase.RUNNING:
+            self._report_blocked()
         if (self._phase is ImagePhase.RUNNING and not self._announced_ready
                 and all(c.state is S.READY for c in self._children.values()
                         if c.spec.restart == "permanent")):
@@ -351,6 +354,20 @@ class Supervisor:
 
     def _stop_in_progress(self) -> bool:
         return any(c.stop_pending and c.live for c in self._children.values())
+
+    def _report_blocked(self) -> None:
+        """Say once, each time it begins, that a process waits for one that will not come up:
+        otherwise it waits in silence, and the image is never ready."""
+        for child in self._children.values():
+            dead = None
+            if child.state in _QUEUED_TO_RUN:
+                dead = next((d for d in (self._children[n] for n in child.spec.after)
+                             if not d.want and not d.live and not d.completed), None)
+            if dead is None:
+                child.blocked_on = None
+            elif child.blocked_on != dead.name:
+                child.blocked_on = dead.name
+                self._actions.append(Blocked(child.name, dead.name, dead.state, dead.last_exit))
 
     def _dependencies_up(self, child: _Child) -> bool:
         deps = (self._children[name] for name in child.spec.after)

@@ -8,7 +8,7 @@ import pytest
 
 from carnel.kernel.image import BusConfig, Image, ProcessSpec, SupervisorConfig
 from carnel.kernel.supervision import (
-    Boot, Escalate, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill, ProcessState,
+    Blocked, Boot, Escalate, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill, ProcessState,
     Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned, StartRequested,
     StateChanged, StopRequested, Supervisor, SupervisorError, Tick)
 
@@ -109,6 +109,47 @@ def test_dependency_that_finished_normally_lets_dependents_start() -> None:
     kernel.spawned("migrate")
     assert kernel.exit("migrate", code=0) == [Spawn("db")]
     assert kernel.state("migrate") is S.STOPPED
+
+
+def test_a_dependent_of_a_failed_process_says_once_what_it_waits_for() -> None:
+    kernel = Kernel(make_image(proc("setup", restart="temporary"), proc("nav", after=("setup",))))
+    kernel.boot()
+    kernel.spawned("setup")
+    assert kernel.exit("setup", code=3) == [Blocked("nav", "setup", S.FAILED, "exit 3")]
+    assert kernel.advance(10.0) == []  # said once, not on every tick
+    assert kernel.state("nav") is S.WAITING
+    assert ImageReady() not in kernel.actions
+
+
+def test_starting_the_dependency_again_unblocks_and_a_new_failure_is_said_again() -> None:
+    kernel = Kernel(make_image(proc("setup", restart="temporary"), proc("nav", after=("setup",))))
+    kernel.boot()
+    kernel.spawned("setup")
+    kernel.exit("setup", code=3)
+    assert kernel.send(StartRequested("setup", kernel.now)) == [Spawn("setup")]
+    kernel.spawned("setup")
+    assert kernel.exit("setup", sig=signal.SIGSEGV) == [
+        Blocked("nav", "setup", S.FAILED, "SIGSEGV")]
+    kernel.send(StartRequested("setup", kernel.now))
+    kernel.up("setup")
+    assert Spawn("nav") in kernel.actions[-3:]
+
+
+def test_a_process_restarting_after_its_dependency_was_stopped_is_blocked() -> None:
+    kernel = booted(proc("gps"), proc("nav", after=("gps",)))
+    kernel.send(StopRequested("gps", kernel.now))
+    kernel.exit("gps", sig=signal.SIGTERM)
+    assert kernel.state("nav") is S.READY  # running processes are left alone
+    assert kernel.exit("nav", code=1) == [Blocked("nav", "gps", S.STOPPED, "SIGTERM")]
+    assert kernel.advance(0.1) == []
+    assert kernel.state("nav") is S.WAITING
+
+
+def test_a_dependency_in_its_restart_delay_is_not_a_block() -> None:
+    kernel = booted(proc("gps"), proc("nav", after=("gps",)), strategy="rest_for_one")
+    kernel.exit("gps", code=1)
+    kernel.exit("nav", sig=signal.SIGTERM)
+    assert not any(isinstance(a, Blocked) for a in kernel.actions + kernel.advance(0.1))
 
 
 def test_image_ready_is_announced_once_when_every_permanent_process_is_ready() -> None:

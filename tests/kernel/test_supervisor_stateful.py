@@ -17,7 +17,7 @@ from hypothesis.stateful import (
 
 from carnel.kernel.image import BusConfig, Image, ProcessSpec, SupervisorConfig, start_order
 from carnel.kernel.supervision import (
-    Boot, Escalate, Exited, Heartbeat, ImageReady, ImageStopped, Kill, ProcessState, Ready,
+    Blocked, Boot, Escalate, Exited, Heartbeat, ImageReady, ImageStopped, Kill, ProcessState, Ready,
     RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned, StartRequested,
     StateChanged, StopRequested, Supervisor, SupervisorError, Tick)
 
@@ -100,6 +100,7 @@ class Reference:
     escalations: int = 0
     announced_ready: bool = False
     announced_stopped: bool = False
+    blocked: dict[str, str] = field(default_factory=dict)  # reported: who waits on whom
 
 
 class SupervisorAgainstReference(RuleBasedStateMachine):
@@ -119,6 +120,8 @@ class SupervisorAgainstReference(RuleBasedStateMachine):
 
     def send(self, event: object) -> list[object]:
         """Hand `event` to the machine; the reference has already taken its account of it."""
+        self.ref.blocked = {name: on for name, on in self.ref.blocked.items()
+                            if self.blocks(name, on)}
         actions = self.machine.handle(event)
         for action in actions:
             self.check(action)
@@ -160,6 +163,10 @@ class SupervisorAgainstReference(RuleBasedStateMachine):
             case Escalate():
                 assert ref.expect_escalation and ref.escalations == 0
                 ref.escalations += 1
+            case Blocked(name=name, on=on):
+                assert self.blocks(name, on), f"{name} is not kept from starting by {on}"
+                assert ref.blocked.get(name) != on, f"{name} blocked on {on} said twice"
+                ref.blocked[name] = on
             case ImageReady():
                 assert not ref.announced_ready and ref.phase == "running"
                 assert all(world.ready(n) for n in self.order
@@ -188,6 +195,13 @@ class SupervisorAgainstReference(RuleBasedStateMachine):
                 spec.heartbeat_misses
         return world.now >= world.spawned_at[name] + spec.start_timeout
 
+    def blocks(self, name: str, dep: str) -> bool:
+        """Whether `name` wants to run but `dep`, which it starts after, will not come up."""
+        ref, world = self.ref, self.world
+        return (ref.phase == "running" and ref.wanted[name] and not world.live(name)
+                and dep in self.spec[name].after and not ref.wanted[dep]
+                and not world.live(dep) and dep not in ref.done)
+
     def check_nothing_overdue(self) -> None:
         for name in self.order:
             assert not self.overdue(name) or signal.SIGKILL in self.world.signals.get(name, []), \
@@ -199,6 +213,10 @@ class SupervisorAgainstReference(RuleBasedStateMachine):
                            if self.spec[n].restart == "permanent"), "ImageReady not announced"
         if self.ref.phase == "stopping":
             assert self.live_names(), "image stopped but ImageStopped not announced"
+        for name in self.order:
+            if any(self.blocks(name, dep) for dep in self.spec[name].after):
+                assert self.blocks(name, self.ref.blocked.get(name, "")), \
+                    f"{name} cannot start and nobody was told"
 
     def live_names(self) -> set[str]:
         return {name for name in self.order if self.world.live(name)}

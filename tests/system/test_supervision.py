@@ -86,6 +86,20 @@ async def test_stopped_process_is_detected_as_hung_and_restarted(stack_factory):
     assert await stack.stop() == 0
 
 
+async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_factory):
+    setup = (f'[process.setup]\ncommand = ["{PY}", "-c", "import sys; sys.exit(3)"]\n'
+             'restart = "temporary"\n')
+    stack = stack_factory(image(setup + worker("nav", after=["setup"])))
+    stack.start()
+    status = await stack.wait_for_notification("STATUS=nav waits for setup")
+    assert status == "STATUS=nav waits for setup, which failed and is not restarted"
+    out = stack.output()
+    assert "] blocked " in out and "reason='setup failed and is not restarted (exit 3)'" in out
+    assert "carnel start setup" in out
+    assert await stack.stop() == 0
+    assert "image_ready" not in stack.output()
+
+
 async def test_restart_storm_escalates_and_stops_the_image(stack_factory):
     crasher = f'[process.crasher]\ncommand = ["{PY}", "-c", "import sys; sys.exit(3)"]\n'
     stack = stack_factory(image(worker("a") + crasher, intensity=3, period=10))

@@ -30,6 +30,7 @@ from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import Image
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
+from carnel.kernel.module_check import missing_module
 from carnel.kernel.spawner import Spawner, unreachable_limits
 from carnel.kernel.zap import ZapHandler
 
@@ -83,6 +84,8 @@ class Kernel:
             for problem in unreachable_limits(spec):
                 raise BootError(f"image {self.image.name}, [process.{spec.name}.limits]: "
                                 f"{problem}")
+            if (problem := missing_module(spec, self.image.directory)) is not None:
+                raise BootError(f"image {self.image.name}, [process.{spec.name}]: {problem}")
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,
             max_message_size=bus.max_message_size,

@@ -250,6 +250,15 @@ def test_a_limit_the_system_will_not_set_is_refused_at_boot_by_name(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_misspelled_module_is_refused_at_boot_with_the_likely_name(tmp_path):
+    result, _ = boot_refused(tmp_path, '[image]\nname = "typo"\n\n[process.trip]\n'
+                                       'module = "carnel.services.trpi"\n')
+    assert result.returncode == 1
+    assert result.stderr == ("carnel boot: image typo, [process.trip]: module "
+                             "'carnel.services.trpi' does not exist (did you mean "
+                             "carnel.services.trip?)\n")
+
+
 async def test_a_kernel_stopped_for_longer_than_the_heartbeat_window_kills_nobody(stack_factory):
     stack = await stack_factory("dev").boot()
     stack.proc.send_signal(signal.SIGSTOP)

@@ -23,7 +23,7 @@ import zmq
 from carnel.ipc import _impl
 from carnel.ipc.errors import (
     UNDECODABLE, CallError, Denied, Internal, Timeout, Unavailable, error_for)
-from carnel.ipc.schemas.bus import ErrorReply, Hello, Taken, Welcome
+from carnel.ipc.schemas.bus import ErrorReply, Hello, Replaced, Taken, Welcome
 from carnel.ipc.settings import Credential
 from carnel.ipc.subjects import SubscriptionIndex, validate_pattern, validate_subject
 from carnel.ipc.trio_socket import TrioSocket
@@ -33,6 +33,7 @@ OUTBOX = 1000
 _encode = msgspec.msgpack.Encoder().encode
 _welcome = msgspec.msgpack.Decoder(Welcome)
 _error = msgspec.msgpack.Decoder(ErrorReply)
+_replaced = msgspec.msgpack.Decoder(Replaced)
 
 
 class Delivery:
@@ -106,6 +107,8 @@ class BusClient:
         self.request_sink: Sink | None = None
         self.dropped_replies = 0
         self.malformed = 0
+        self.replaced_by: int | None = None  # the pid that took this name, once the kernel says
+        self._gone = trio.Event()
         self._ids = itertools.count(1)
         self._calls: dict[int, trio.MemorySendChannel] = {}
         self._outbox = Outbox(OUTBOX, self._kick)
@@ -172,12 +175,22 @@ class BusClient:
                 raise refused
 
     async def kernel_gone(self) -> None:
-        """Return once the kernel has closed this connection: it stopped, or it disconnected
-        this process. A supervised process is stopped by the kernel first; a tool (tap,
-        record) should end here rather than wait for messages that will never come."""
+        """Return once the kernel has closed this connection (it stopped, or it disconnected
+        this process), or has dropped it for another that joined under the same name
+        (`replaced_by` is then that process's pid). A supervised process is stopped by the
+        kernel first; a tool (tap, record) should end here rather than wait for messages that
+        will never come."""
         if self._departures is None:
             raise RuntimeError("kernel_gone() is for a joined client: await run() first")
-        await self._departures.recv_multipart()
+        departures = self._departures
+        async with trio.open_nursery() as race:
+            async def disconnected() -> None:
+                await departures.recv_multipart()
+                race.cancel_scope.cancel()
+
+            race.start_soon(disconnected)
+            await self._gone.wait()
+            race.cancel_scope.cancel()
 
     async def _join(self, refusals: TrioSocket) -> Delivery | CallError:
         """The kernel's Welcome to our HELLO, or why it refused us (its reply, or a refused
@@ -347,6 +360,8 @@ class BusClient:
             elif kind == Kind.REQ:
                 if self.request_sink is not None:
                     by_sink.setdefault(self.request_sink, []).append(delivery)
+            elif kind == Kind.CONTROL:
+                self._control(header, frames[1])
             else:  # REP, ERR, HELLO: an answer to something we asked
                 waiter = self._calls.get(header.corr_id)
                 if waiter is None:
@@ -358,6 +373,16 @@ class BusClient:
         self._taken += taken
         if self._report_every and self._taken - self._reported >= self._report_every:
             self._outbox.queue.append(self._taken_report())  # the pump sends it next
+
+    def _control(self, header: Header, payload) -> None:
+        if header.subject != "replaced":
+            self.malformed += 1
+            return
+        try:
+            self.replaced_by = _replaced.decode(payload).pid
+        except UNDECODABLE:
+            self.replaced_by = 0  # the kernel's word stands even if its detail is unreadable
+        self._gone.set()
 
     def _taken_report(self) -> list:
         self._reported = self._taken

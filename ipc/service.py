@@ -226,7 +226,9 @@ class Service:
         # A kernel that stops its processes stops them before it goes; one that goes first
         # (killed, or a service run by hand beside it) leaves nothing to serve.
         await self._client.kernel_gone()
-        raise KernelGone("the kernel closed the connection")
+        if self._client.replaced_by is not None:
+            raise NameTaken(self.name, self._client.replaced_by)
+        raise KernelGone("the kernel closed the connection: it stopped or was killed")
 
     async def _heartbeat(self, interval: float) -> None:
         frames = [_impl.pack_header(Kind.HEARTBEAT, "heartbeat"), b""]
@@ -374,6 +376,16 @@ class KernelGone(Exception):
     """The kernel closed this service's connection while it served."""
 
 
+class NameTaken(KernelGone):
+    """Another process joined the bus under this service's name: the kernel speaks to it now,
+    and drops everything this one sends."""
+
+    def __init__(self, name: str, pid: int) -> None:
+        super().__init__(f"another process (pid {pid}) joined the bus as {name!r}: the kernel "
+                         "now drops everything this one sends")
+        self.pid = pid
+
+
 class JoinRefused(Exception):
     """The kernel did not let this service join the bus: nothing it could do was done."""
 
@@ -401,9 +413,10 @@ def run(service: Service, settings: ProcessSettings | None = None) -> None:
 
     try:
         trio.run(main)
-    except* KernelGone:
-        service.log.error("kernel_gone", error="the kernel closed the connection: it stopped or "
-                          "was killed", action="exiting")
+    except* KernelGone as gone:
+        reason = _first_leaf(gone)
+        event = "name_taken" if isinstance(reason, NameTaken) else "kernel_gone"
+        service.log.error(event, error=str(reason), action="exiting")
         raise SystemExit(1) from None
     except* JoinRefused as refused:
         # A refusal repeats on every restart: one line each, not a traceback each.

@@ -42,6 +42,7 @@ from carnel.ipc.schemas.bus import (
     ErrorReply,
     Hello,
     ProcessStats,
+    Replaced,
     SubjectStats,
     Taken,
     Welcome,
@@ -353,6 +354,12 @@ class Router:
             return
         old = self.by_name.get(hello.name)
         if old is not None:
+            # The newcomer wins (a restarted process must not wait out its dead predecessor),
+            # and the one it replaces is told, so it does not carry on unheard.
+            self.log.warning("peer_replaced", peer=hello.name, old_pid=self.connections[old].pid,
+                             new_pid=hello.pid)
+            self._send(old, self.impl.pack_header(Kind.CONTROL, "replaced"),
+                       _encoder.encode(Replaced(pid=hello.pid)))
             self._leave(old, "replaced")
         peer = self.impl.Peer(identity, hello.name)
         conn = Connection(peer=peer, pid=hello.pid, provides=providing,

@@ -34,6 +34,13 @@ class Taken(msgspec.Struct, frozen=True, kw_only=True, tag="taken"):
     total: Annotated[int, msgspec.Meta(ge=0)]
 
 
+class Replaced(msgspec.Struct, frozen=True, kw_only=True, tag="replaced"):
+    """The kernel's last word to a connection whose name another process (`pid`) has just
+    joined under: the kernel speaks to the newcomer now, and drops everything from this one."""
+
+    pid: int
+
+
 class ErrorReply(msgspec.Struct, frozen=True, kw_only=True, tag="error"):
     """Payload of an ERR message; `code` is one of carnel.ipc.errors' codes."""
 

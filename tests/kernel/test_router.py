@@ -1,6 +1,7 @@
 """The router with real sockets in one Trio run: services are in-process BusClients/Services."""
 from __future__ import annotations
 
+import os
 import select
 
 import msgspec
@@ -11,11 +12,11 @@ import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.client import BusClient
-from carnel.ipc.errors import BadRequest, Internal, Timeout, Unavailable
+from carnel.ipc.errors import BadRequest, Denied, Internal, Timeout, Unavailable
 from carnel.ipc.schemas.bus import Empty, Hello
 from carnel.ipc.schemas.trip import Trip
 from carnel.ipc.schemas.vehicle import Signal
-from carnel.ipc.service import Service
+from carnel.ipc.service import NameTaken, Service
 from carnel.ipc.settings import ProcessSettings
 from carnel.ipc.wire import Flag, Kind
 from carnel.kernel.access import AccessControl
@@ -283,6 +284,42 @@ async def test_peer_events_tell_the_kernel_who_joined_is_ready_and_left(ctx, end
         assert isinstance(seen[0], PeerJoined) and seen[0].name == "media"
         assert seen[-1] == PeerLeft("media", "closed")
         nursery.cancel_scope.cancel()
+
+
+async def test_a_peer_whose_name_another_joins_under_is_told_and_dropped(ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        first = await bus.client("nav", provides=["nav"])
+        listener = await bus.client("listener")
+        got = Collector()
+        await listener.subscribe("nav.>", got)
+        second = await bus.client("nav")
+        with trio.fail_after(5):
+            await first.kernel_gone()
+        assert first.replaced_by == os.getpid()
+        assert second.replaced_by is None
+        # The first one's words are no longer the name's: refused, counted, not routed.
+        await first.publish_raw("nav.route", b"\x80")
+        with pytest.raises(Denied, match="say HELLO first"):  # and the publication before it...
+            await first.request_raw(Kind.REQ, "nav.route", b"", timeout=1)
+        assert bus.router.anonymous_rejects["unknown_peer"] == 2  # ...was refused too
+        await second.publish_raw("nav.route", b"\x81")
+        delivered = await got.wait_for(1)
+        assert [bytes(d.frames[1]) for d in delivered] == [b"\x81"]
+        with pytest.raises(Unavailable):  # what the first provided left with it
+            await listener.request_raw(Kind.REQ, "nav.route", b"", timeout=1)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_service_whose_name_is_taken_ends_saying_by_whom(ctx, endpoint, impl):
+    taken = pytest.RaisesExc(NameTaken, match=r"another process \(pid \d+\) joined the bus as 'media'")
+    with pytest.RaisesGroup(taken, flatten_subgroups=True):
+        async with trio.open_nursery() as nursery:
+            bus = await Bus(nursery, ctx, endpoint, impl).start()
+            await bus.service(Service("media"))
+            await bus.client("media")
+            with trio.fail_after(5):
+                await trio.sleep_forever()  # ended by the first service's NameTaken
 
 
 async def test_garbage_from_a_joined_peer_is_counted_and_the_bus_keeps_working(ctx, endpoint, impl):

@@ -297,6 +297,35 @@ async def test_a_service_run_by_hand_ends_when_the_kernel_goes(stack_factory):
     assert "Traceback" not in out
 
 
+async def test_a_service_run_by_hand_whose_name_a_second_takes_ends_saying_so(stack_factory):
+    stack = await stack_factory("dev").boot()
+    env = {**stack.env, "CARNEL_RUN_DIR": str(stack.run_dir), "CARNEL_NAME": "mytrip"}
+    command = [sys.executable, "-m", "carnel.services.trip"]
+    first = await trio.lowlevel.open_process(command, env=env, stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT)
+    second = None
+    try:
+        with trio.fail_after(10):
+            while "mytrip" not in (await stack.carnel_async("stats")).stdout:
+                await trio.sleep(0.05)
+        second = await trio.lowlevel.open_process(command, env=env, stdout=subprocess.DEVNULL)
+        with trio.fail_after(10):
+            code = await first.wait()
+        out = (await first.stdout.receive_some(1 << 20)).decode()
+        assert code == 1
+        assert "name_taken" in out
+        assert f"another process (pid {second.pid}) joined the bus as 'mytrip'" in out
+        assert "Traceback" not in out
+        assert second.poll() is None  # the newcomer serves on
+        assert any("peer_replaced" in line and f"new_pid={second.pid} old_pid={first.pid}" in line
+                   for line in stack.output().splitlines())
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+    assert await stack.stop() == 0
+
+
 async def test_a_service_run_by_hand_under_an_image_s_name_is_told_how_to_join(stack_factory):
     stack = await stack_factory("dev").boot()
     env = {**stack.env, "CARNEL_RUN_DIR": str(stack.run_dir)}  # no CARNEL_NAME: it is "trip"

@@ -34,6 +34,7 @@ _encode = msgspec.msgpack.Encoder().encode
 _welcome = msgspec.msgpack.Decoder(Welcome)
 _error = msgspec.msgpack.Decoder(ErrorReply)
 _replaced = msgspec.msgpack.Decoder(Replaced)
+_KEPT = int(Flag.RETAIN | Flag.RETAINED)
 
 
 class Delivery:
@@ -113,6 +114,8 @@ class BusClient:
         self._calls: dict[int, trio.MemorySendChannel] = {}
         self._outbox = Outbox(OUTBOX, self._kick)
         self._sinks_by_subject: dict[str, list[Sink]] = {}
+        # Per sink, the sequence number of the last kept (retained) value it had, per subject.
+        self._kept_seen: dict[Sink, dict[str, int]] = {}
         self._wake: trio.CancelScope | None = None
         self._tsock: TrioSocket | None = None
         self._departures: TrioSocket | None = None
@@ -283,6 +286,8 @@ class BusClient:
     async def unsubscribe(self, pattern: str, sink: Sink, timeout: float = 5) -> None:
         self.sinks.remove(pattern, sink)
         self._sinks_by_subject.clear()
+        if not self.sinks.patterns_of(sink):
+            self._kept_seen.pop(sink, None)  # subscribed again, it is owed the kept values
         if not self.sinks.holders_of(pattern):
             await self.request_raw(Kind.UNSUB, pattern, b"", timeout=timeout)
 
@@ -355,7 +360,10 @@ class BusClient:
             kind = header.kind
             if kind == Kind.PUB:
                 taken += len(frames[1]) if len(frames) == 2 else sum(map(len, frames[1:]))
-                for sink in self._sinks_for(header.subject):
+                sinks = self._sinks_for(header.subject)
+                if header.flags & _KEPT:
+                    sinks = self._without_repeats(sinks, header)
+                for sink in sinks:
                     by_sink.setdefault(sink, []).append(delivery)
             elif kind == Kind.REQ:
                 if self.request_sink is not None:
@@ -373,6 +381,21 @@ class BusClient:
         self._taken += taken
         if self._report_every and self._taken - self._reported >= self._report_every:
             self._outbox.queue.append(self._taken_report())  # the pump sends it next
+
+    def _without_repeats(self, sinks: list[Sink], header: Header) -> list[Sink]:
+        """The sinks that have not had this kept value yet. The kernel replays kept values on
+        each subscription, so a sink subscribed to overlapping patterns (`vehicle.>` and
+        `vehicle.Speed`) would get one twice; a replay carries its publication's sequence
+        number, and the replay is the subject's latest, so an equal number is a repeat."""
+        subject, seq, replay = header.subject, header.seq, header.flags & Flag.RETAINED
+        fresh = []
+        for sink in sinks:
+            seen = self._kept_seen.setdefault(sink, {})
+            if replay and seen.get(subject) == seq:
+                continue
+            seen[subject] = seq
+            fresh.append(sink)
+        return fresh
 
     def _control(self, header: Header, payload) -> None:
         if header.subject != "replaced":

@@ -85,8 +85,9 @@ class FakeConnection:
         await trio.sleep_forever()  # this bus is there as long as the test
 
     async def subscribe(self, pattern: str, sink: Sink) -> None:
+        held = self.sinks.patterns_of(sink)
         self.sinks.add(pattern, sink)
-        self.bus._subscribe(self, pattern, sink)
+        self.bus._subscribe(self, pattern, sink, held)
 
     async def unsubscribe(self, pattern: str, sink: Sink) -> None:
         self.sinks.remove(pattern, sink)
@@ -205,10 +206,13 @@ class FakeBus:
         for prefix in connection.provides:
             self._providers.remove(prefix, connection)
 
-    def _subscribe(self, connection: FakeConnection, pattern: str, sink: Sink) -> None:
+    def _subscribe(self, connection: FakeConnection, pattern: str, sink: Sink,
+                   held: frozenset[str]) -> None:
         self._subscribers.add(pattern, connection)
         for subject, frames in self._retained.items():
-            if matches(pattern, subject):
+            # A sink already subscribed to the subject has its kept value (BusClient does the
+            # same from sequence numbers).
+            if matches(pattern, subject) and not any(matches(p, subject) for p in held):
                 kept = _impl.parse_header(frames[0])
                 header = _impl.pack_header(
                     Kind.PUB, subject, flags=kept.flags | Flag.RETAINED, seq=kept.seq,

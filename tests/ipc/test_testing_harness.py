@@ -211,3 +211,18 @@ async def test_requests_beyond_the_concurrency_limit_wait_and_start_in_arrival_o
             release.set()
         assert started == [float(i) for i in range(total)]
         assert sorted(answers) == [float(i) for i in range(total)]
+
+
+async def test_a_kept_value_reaches_a_sink_once_however_its_patterns_overlap(nursery):
+    # As from the kernel through a BusClient: tap and record subscribe one sink to many patterns.
+    bus = FakeBus()
+    await bus.publish("vehicle.Speed", SPEED, retain=True, source="can")
+    connection = bus.connect("", "tap")
+    await nursery.start(connection.run)
+    both: list[Delivery] = []
+    alone: list[Delivery] = []
+    await connection.subscribe("vehicle.>", both.extend)
+    await connection.subscribe("vehicle.Speed", both.extend)
+    await connection.subscribe("vehicle.Speed", alone.extend)
+    assert [d.header.subject for d in both] == ["vehicle.Speed"]
+    assert [d.header.subject for d in alone] == ["vehicle.Speed"]

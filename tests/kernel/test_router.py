@@ -115,6 +115,33 @@ async def test_retained_value_is_delivered_at_once_to_a_new_subscriber(ctx, endp
         nursery.cancel_scope.cancel()
 
 
+async def test_a_kept_value_reaches_each_subscriber_once_however_its_patterns_overlap(
+        ctx, endpoint, impl):
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl).start()
+        pub = await bus.client("vehicle")
+        await pub.publish_raw("vehicle.speed", b"kept", retain=True)
+        hmi = await bus.client("hmi")
+        both, alone = Collector(), Collector()
+        await hmi.subscribe("vehicle.>", both)
+        await hmi.subscribe("vehicle.speed", both)  # overlaps: the replay repeats the value
+        await hmi.subscribe("vehicle.speed", alone)  # a new sink is owed it all the same
+        marker = Collector()
+        await hmi.subscribe("vehicle.marker", marker)
+        await pub.publish_raw("vehicle.speed", b"live", retain=True)
+        await pub.publish_raw("vehicle.marker", b"")  # everything before this has arrived
+        await marker.wait_for(1)
+        payloads = [bytes(d.payload) for d in both.got if d.header.subject == "vehicle.speed"]
+        assert payloads == [b"kept", b"live"]
+        assert [bytes(d.payload) for d in alone.got] == [b"kept", b"live"]
+        # Gone from every pattern and back, a sink is owed the kept value again.
+        await hmi.unsubscribe("vehicle.speed", alone)
+        await hmi.subscribe("vehicle.speed", alone)
+        again = await alone.wait_for(3)
+        assert bytes(again[2].payload) == b"live" and again[2].header.flags & Flag.RETAINED
+        nursery.cancel_scope.cancel()
+
+
 async def test_request_reaches_the_provider_of_the_prefix_and_the_reply_comes_back(ctx, endpoint, impl):
     svc = Service("trip")
 

@@ -219,8 +219,10 @@ async def _record(args, directory: Path) -> int:
         async with operator_session(directory, NAME) as client:
             with _open_writer(args.output, args.overwrite) as writer:
                 recorder = _Recorder(writer, args.count)
+                started = False
                 try:
                     await _subscribe(client, args.subjects, recorder, args.output)
+                    started = True
                     progress.say(f"recording {' '.join(args.subjects)} to {shown}: "
                                  "Ctrl-C stops")
                     async with trio.open_nursery() as nursery:
@@ -230,7 +232,8 @@ async def _record(args, directory: Path) -> int:
                         nursery.cancel_scope.cancel()
                 finally:
                     recorder.finish()
-    progress.say(recorder.describe(shown))
+                    if started:  # also when the kernel went first: what was kept is complete
+                        progress.say(recorder.describe(shown))
     if recorder.error is not None:
         kept = "" if args.output == STDOUT else "; the file holds everything before the error"
         raise ToolError(_cannot_write(args.output, recorder.error) + kept)

@@ -232,6 +232,25 @@ async def test_a_recorder_killed_with_sigkill_leaves_a_readable_file(stack_facto
     assert await stack.stop() == 0
 
 
+async def test_a_recording_the_kernel_ends_is_complete_and_summed_up(stack_factory):
+    stack = await stack_factory(IMAGE).boot()
+    path = stack.directory / "ended.mcap"
+    async with background(stack, "record", "-o", str(path), "demo.>") as rec:
+        await rec.said("recording demo.> to")
+        async with stack.service("tester") as client:
+            for i in range(20):
+                await client.publish("demo.speed", Signal(path="Vehicle.Speed", value=float(i)))
+            await until_recorded(path, 20)
+        assert await stack.stop() == 0
+        code, err = await rec.finished()
+    assert code == 3  # no kernel
+    assert "recorded 20 messages on 1 subject in " in err and str(path) in err
+    assert err.rstrip().endswith("closed the connection: it stopped, or it disconnected "
+                                 "this session")
+    info = await carnel(stack, "info", str(path))
+    assert "state        complete" in info.stdout
+
+
 async def test_a_quiet_recorder_stays_joined_past_the_kernel_s_silence_limit(stack_factory):
     stack = await stack_factory(IMAGE).boot()
     path = stack.directory / "quiet.mcap"

@@ -34,6 +34,11 @@ def rss_kb(pid: int | None) -> int | None:
     return None
 
 
+# Asked for what already holds, the kernel has nothing to do and says so; as with systemctl,
+# that is no failure, so a script can ask for the state it wants without looking first.
+_ALREADY_SO = {sv.StartRequested: "already_running", sv.StopRequested: "not_running"}
+
+
 class Control:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -91,7 +96,10 @@ class Control:
         try:
             self.kernel.handle(event(name, trio.current_time()))
         except sv.SupervisorError as exc:
-            raise BadRequest(exc.detail) from None
+            if exc.reason != _ALREADY_SO.get(event):
+                raise BadRequest(exc.detail) from None
+            state = next(s.state for s in self.kernel.supervisor.status() if s.name == name)
+            return Accepted(detail=f"{name} is already {state.value}")
         return Accepted(detail=name)
 
     def start(self, payload: bytes) -> Accepted:

@@ -124,9 +124,15 @@ async def test_a_stopped_process_is_listed_without_pid_or_uptime_until_started(s
     assert (stopped["pid"], stopped["uptime_s"]) == (None, None)
     row = next(line for line in stack.carnel("ps").stdout.splitlines() if line.startswith("trip"))
     assert row.split()[:4] == ["trip", "stopped", "-", "-"]
+    again = stack.carnel("stop", "trip")  # what already holds is no failure, as in systemctl
+    assert (again.returncode, again.stdout) == (0, "stop: trip is already stopped\n")
     assert stack.carnel("start", "trip").returncode == 0
     started = await trip_when("ready")
     assert started["pid"] and 0 <= started["uptime_s"] < 10
+    again = stack.carnel("start", "trip")
+    assert (again.returncode, again.stdout) == (0, "start: trip is already ready\n")
+    unknown = stack.carnel("stop", "tirp")
+    assert unknown.returncode == 1 and "no process named 'tirp'" in unknown.stderr
     assert await stack.stop() == 0
 
 

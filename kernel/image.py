@@ -132,6 +132,15 @@ class BusConfig(_Section):
 
 
 class Limits(_Section):
+    """A process's resource limits, set in the child before it runs; unset, none.
+
+    `memory_mb`: its address space (RLIMIT_AS), not its resident memory. Python, libzmq's
+    threads and glibc's per-thread arenas reserve far more than they touch (a service with a
+    few threads maps some hundreds of MB while its RSS is tens), so set it well above the RSS
+    `carnel ps` shows. Past it, allocations fail: a MemoryError, then a restart.
+    `open_files`: RLIMIT_NOFILE (each bus connection holds a few). `cpu_seconds`: CPU time
+    (RLIMIT_CPU); past it SIGXCPU, then SIGKILL a second later."""
+
     memory_mb: Count | None = None
     open_files: Count | None = None
     cpu_seconds: Count | None = None

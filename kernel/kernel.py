@@ -28,9 +28,9 @@ from carnel.kernel.credentials import CredentialStore, write_operator_credential
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import Image
+from carnel.kernel.module_check import missing_module
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
-from carnel.kernel.module_check import missing_module
 from carnel.kernel.spawner import Spawner, unreachable_limits
 from carnel.kernel.zap import ZapHandler
 

@@ -354,8 +354,9 @@ class Router:
             return
         old = self.by_name.get(hello.name)
         if old is not None:
-            # The newcomer wins (a restarted process must not wait out its dead predecessor),
-            # and the one it replaces is told, so it does not carry on unheard.
+            # Another connection (a joined one's own HELLO is refused as an unknown kind). The
+            # newcomer wins (a restarted process must not wait out its dead predecessor), and
+            # the one it replaces is told, so it does not carry on unheard.
             self.log.warning("peer_replaced", peer=hello.name, old_pid=self.connections[old].pid,
                              new_pid=hello.pid)
             self._send(old, self.impl.pack_header(Kind.CONTROL, "replaced"),

@@ -13,7 +13,7 @@ import msgspec
 
 from carnel.ipc import _impl
 from carnel.ipc.schemas.bus import BusStats, Empty
-from carnel.ipc.schemas.kernel import Accepted, ProcessList, ProcessName
+from carnel.ipc.schemas.kernel import Accepted, ProcessInfo, ProcessList, ProcessName
 from carnel.ipc.settings import run_dir
 from carnel.kernel import tools
 from carnel.kernel.tools.bus import call, run_tool
@@ -192,9 +192,18 @@ def format_ps(listing: ProcessList) -> str:
         str(p.msgs_in), str(p.msgs_out), str(p.drops), str(p.rejects),
     ] for p in listing.processes]
     head = f"image {listing.image} ({listing.phase}), hot path: {listing.hot_path}"
-    return head + "\n" + table(
+    states = {p.name: p for p in listing.processes}
+    notes = [_waiting_note(p, states.get(p.waits_for)) for p in listing.processes if p.waits_for]
+    return "\n".join([head, table(
         ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "RSS", "IN", "OUT", "DROPS",
-         "REFUSED"], rows)
+         "REFUSED"], rows), *notes])
+
+
+def _waiting_note(process: ProcessInfo, dependency: ProcessInfo | None) -> str:
+    how = f" ({dependency.state}, {dependency.last_exit})" if dependency and \
+        dependency.last_exit else f" ({dependency.state})" if dependency else ""
+    return (f"{process.name} waits for {process.waits_for}{how}: "
+            f"`carnel start {process.waits_for}` starts both")
 
 
 def format_stats(stats: BusStats) -> str:

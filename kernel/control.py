@@ -79,6 +79,7 @@ class Control:
                 msgs_out=traffic.msgs_out if traffic else 0,
                 drops=traffic.drops if traffic else 0,
                 rejects=sum(kernel.router.rejects_of(status.name).values()),
+                waits_for=status.waits_for,
             ))
         return ProcessList(image=kernel.image.name, hot_path=kernel.router.impl.name,
                            phase=kernel.supervisor.phase.value, processes=processes,

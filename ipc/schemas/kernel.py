@@ -19,6 +19,9 @@ class ProcessInfo(msgspec.Struct, frozen=True, kw_only=True, tag="process_info")
     msgs_out: int = 0
     drops: int = 0
     rejects: int = 0
+    # A process it starts after that will not come up by itself (failed, or stopped): until
+    # that one is started, this one waits.
+    waits_for: str | None = None
 
 
 class ProcessList(msgspec.Struct, frozen=True, kw_only=True, tag="process_list"):

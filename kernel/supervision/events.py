@@ -71,6 +71,7 @@ class ProcessStatus:
     ready_at: float | None
     restarts: int
     last_exit: str | None
+    waits_for: str | None = None  # a dependency that will not come up by itself (see Blocked)
 
 
 # Events.

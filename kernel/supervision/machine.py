@@ -88,7 +88,8 @@ class Supervisor:
     def status(self) -> list[ProcessStatus]:
         """One record per process, in start order, for `carnel ps`."""
         return [ProcessStatus(c.name, c.state, c.pid, c.started_at, c.ready_at, c.restarts,
-                              c.last_exit) for c in self._children.values()]
+                              c.last_exit, c.blocked_on if c.state in _QUEUED_TO_RUN else None)
+                for c in self._children.values()]
 
     def next_deadline(self) -> float | None:
         """When the next Tick is due, or None if nothing is timed."""

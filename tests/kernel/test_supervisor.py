@@ -118,6 +118,7 @@ def test_a_dependent_of_a_failed_process_says_once_what_it_waits_for() -> None:
     assert kernel.exit("setup", code=3) == [Blocked("nav", "setup", S.FAILED, "exit 3")]
     assert kernel.advance(10.0) == []  # said once, not on every tick
     assert kernel.state("nav") is S.WAITING
+    assert kernel.record("nav").waits_for == "setup"  # for carnel ps
     assert ImageReady() not in kernel.actions
 
 
@@ -131,6 +132,7 @@ def test_starting_the_dependency_again_unblocks_and_a_new_failure_is_said_again(
     assert kernel.exit("setup", sig=signal.SIGSEGV) == [
         Blocked("nav", "setup", S.FAILED, "SIGSEGV")]
     kernel.send(StartRequested("setup", kernel.now))
+    assert kernel.record("nav").waits_for is None
     kernel.up("setup")
     assert Spawn("nav") in kernel.actions[-3:]
 

@@ -96,6 +96,9 @@ async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_fa
     out = stack.output()
     assert "] blocked " in out and "reason='setup failed and is not restarted (exit 3)'" in out
     assert "carnel start setup" in out
+    ps = stack.carnel("ps")
+    assert ps.stdout.splitlines()[-1] == (
+        "nav waits for setup (failed, exit 3): `carnel start setup` starts both")
     assert await stack.stop() == 0
     assert "image_ready" not in stack.output()
 

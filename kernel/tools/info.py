@@ -36,7 +36,9 @@ example:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="summarise a recording", description=DESCRIPTION,
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", type=Path, metavar="FILE.mcap", help="a recording")
+    p.add_argument("file", type=Path, metavar="FILE.mcap",
+                   help="a recording; - reads one from stdin (carnel record -o - ... | carnel "
+                        "info -)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
 
 
@@ -46,8 +48,10 @@ def run(args, directory: Path) -> int:
         with recording.RecordingReader(args.file) as reader:
             for msg in reader:
                 tally.add(msg)
-            summary = tally.summary(str(args.file), args.file.stat().st_size, reader.complete,
-                                    reader.types)
+            stdin = args.file == recording.STDIN
+            summary = tally.summary("stdin" if stdin else str(args.file),
+                                    reader.bytes_read if stdin else args.file.stat().st_size,
+                                    reader.complete, reader.types)
     except recording.RecordingError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     with reader_may_leave():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="publish a recording's messages again",
                               description=DESCRIPTION, epilog=EXAMPLE,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", type=Path, metavar="FILE.mcap", help="a recording")
+    p.add_argument("file", type=Path, metavar="FILE.mcap",
+                   help="a recording; - reads one from stdin, once (no --loop)")
     p.add_argument("--rate", type=_rate, default=1.0, metavar="X",
                    help="speed: 2 twice as fast, 0.5 half as fast, 0 as fast as possible, "
                         "where a subscriber that falls behind loses messages (default 1)")
@@ -93,7 +95,7 @@ class Replayed:
         whole = f"{self.passes} pass" + ("" if self.passes == 1 else "es")
         return f"{whole} and part of another" if partial else whole
 
-    def describe(self, path: Path, rate: float, *, final: bool = True) -> str:
+    def describe(self, path: Path | str, rate: float, *, final: bool = True) -> str:
         elapsed = time.monotonic() - self.started
         speed = "as fast as possible" if rate == 0 else f"{rate:g}x"
         if not final:
@@ -121,11 +123,18 @@ def run(args, directory: Path) -> int:
             selection.add(validate_pattern(pattern), True)
         except SubjectError as exc:
             raise ToolError(f"not a subject pattern: {exc}", EXIT_USAGE) from None
-    try:
-        # A file that cannot be replayed fails before joining.
-        recording.RecordingReader(args.file).close()
-    except recording.RecordingError as exc:
-        raise ToolError(str(exc), EXIT_USAGE) from None
+    if args.file == recording.STDIN:
+        if sys.stdin.isatty():
+            raise ToolError(recording.STDIN_IS_A_TERMINAL, EXIT_USAGE)
+        if args.loop:
+            raise ToolError("--loop reads the recording again, and stdin can be read only once: "
+                            "save it to a file", EXIT_USAGE)
+    else:
+        try:
+            # A file that cannot be replayed fails before joining.
+            recording.RecordingReader(args.file).close()
+        except recording.RecordingError as exc:
+            raise ToolError(str(exc), EXIT_USAGE) from None
     check_kernel(directory)
     return run_tool(_replay, args, directory, selection)
 
@@ -202,7 +211,7 @@ async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
                     raise failed(exc) from None
     finally:
         if replayed.passes or replayed.messages:
-            progress.say(replayed.describe(args.file, args.rate))
+            progress.say(replayed.describe(_shown(args.file), args.rate))
     problems = _problems(replayed, refused)
     if problems:
         raise ToolError("; ".join(problems))
@@ -254,4 +263,8 @@ async def _cancel_on_signal(signals, scope: trio.CancelScope) -> None:
 async def _show_progress(progress: Progress, replayed: Replayed, args) -> None:
     while True:
         await trio.sleep(1)
-        progress.show(replayed.describe(args.file, args.rate, final=False))
+        progress.show(replayed.describe(_shown(args.file), args.rate, final=False))
+
+
+def _shown(path: Path) -> Path | str:
+    return "stdin" if path == recording.STDIN else path

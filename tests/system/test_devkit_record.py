@@ -63,11 +63,12 @@ async def background(stack, *args: str, **options):
             await proc.wait()
 
 
-async def carnel(stack, *args: str) -> subprocess.CompletedProcess:
-    """Run a carnel command to its end without blocking the test's own bus session."""
+async def carnel(stack, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run a carnel command to its end without blocking the test's own bus session; `stdin`
+    reaches it through a pipe."""
     done = await trio.run_process([*CARNEL, "--run-dir", str(stack.run_dir), *args],
                                   capture_stdout=True, capture_stderr=True, check=False,
-                                  env=stack.env)
+                                  env=stack.env, stdin=stdin)
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(),
                                        done.stderr.decode())
 
@@ -165,6 +166,16 @@ async def test_a_recording_streams_to_stdout_and_reads_back_whole(stack_factory)
     info = await carnel(stack, "info", str(path))
     assert info.returncode == 0 and "state        complete" in info.stdout, info
     assert not (stack.directory / "-").exists()
+    # The far end of the pipe: info and replay read a recording from stdin.
+    streamed = path.read_bytes()
+    piped = await carnel(stack, "info", "-", stdin=streamed)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == info.stdout.replace(f"{path} ", "stdin ", 1)
+    replay = await carnel(stack, "replay", "-", "--rate", "0", stdin=streamed)
+    assert replay.returncode == 0, replay.stderr
+    assert "replayed 58 messages on 3 subjects" in replay.stderr
+    looped = await carnel(stack, "replay", "-", "--loop", stdin=streamed)
+    assert looped.returncode == 2 and "stdin can be read only once" in looped.stderr
     assert await stack.stop() == 0
 
 
@@ -385,6 +396,21 @@ def test_a_recording_is_not_streamed_to_a_terminal(tmp_path):
     assert refused.returncode == 2  # before it looks for a kernel: there is none
     assert refused.stderr == ("carnel record: -o - writes the recording to stdout, which is a "
                               "terminal: redirect it to a file or pipe it to a program\n")
+
+
+def test_a_recording_is_not_read_from_a_terminal(tmp_path):
+    controller, terminal = pty.openpty()
+    try:
+        refused = [subprocess.run([*CARNEL, "--run-dir", str(tmp_path / "run"), command, "-"],
+                                  stdin=terminal, capture_output=True, text=True, timeout=30)
+                   for command in ("info", "replay")]
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    for command, result in zip(("info", "replay"), refused, strict=True):
+        assert result.returncode == 2  # before it looks for a kernel: there is none
+        assert result.stderr == (f"carnel {command}: - reads a recording from stdin, which is a "
+                                 "terminal: pipe one in (carnel record -o - ... | carnel info -)\n")
 
 
 async def test_record_refuses_to_overwrite_a_recording(stack_factory):

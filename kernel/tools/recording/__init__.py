@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from carnel.kernel.tools.recording.layout import BusMessage
+from carnel.kernel.tools.recording.layout import STDIN, STDIN_IS_A_TERMINAL, BusMessage
 from carnel.kernel.tools.recording.summary import Tally, format_summary, human_bytes, plural
 from carnel.kernel.tools.recording.timing import Pace
 
@@ -24,6 +24,8 @@ _LOADED_ON_USE = {
 }
 
 __all__ = [
+    "STDIN",
+    "STDIN_IS_A_TERMINAL",
     "BusMessage",
     "Pace",
     "RecordingError",

@@ -21,12 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import msgspec
 
 from carnel.ipc.schemas.registry import topic_type
 
 PROFILE = "carnel"
+STDIN = Path("-")  # a recording to read from stdin, as info's and replay's file argument
+STDIN_IS_A_TERMINAL = ("- reads a recording from stdin, which is a terminal: pipe one in "
+                       "(carnel record -o - ... | carnel info -)")
 MESSAGE_ENCODING = "msgpack"
 SCHEMA_ENCODING = "jsonschema"
 ATTACHMENTS_SUFFIX = "/attachments"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from carnel.kernel.tools.recording.layout import (
     MESSAGE_ENCODING,
     PROFILE,
     SOURCE,
+    STDIN,
+    STDIN_IS_A_TERMINAL,
     BusMessage,
     decode_frames,
 )
@@ -76,17 +79,31 @@ class RecordingError(Exception):
 
 class _Exact:
     """A file whose reads return every byte asked for or raise EndOfFile, so that a record cut
-    short ends the stream where it begins instead of decoding as a shorter, wrong record."""
+    short ends the stream where it begins instead of decoding as a shorter, wrong record.
+    `position` counts the bytes read: a pipe cannot say where it is."""
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
+        self._sized = file.seekable()
+        self.position = 0
 
     def read(self, size: int = -1) -> bytes:
         # A damaged length field can ask for gigabytes, and a buffered read allocates what it is
         # asked for before it finds out how much there is.
-        if size > _LARGE_READ and size > os.fstat(self._file.fileno()).st_size - self._file.tell():
-            raise EndOfFile()
-        data = self._file.read(size)
+        if size <= _LARGE_READ or size < 0:
+            data = self._file.read(size)
+        elif self._sized:
+            if size > os.fstat(self._file.fileno()).st_size - self._file.tell():
+                raise EndOfFile()
+            data = self._file.read(size)
+        else:  # a pipe: piece by piece, so that memory grows only with what really comes
+            pieces = []
+            left = size
+            while left and (piece := self._file.read(min(left, _LARGE_READ))):
+                pieces.append(piece)
+                left -= len(piece)
+            data = b"".join(pieces)
+        self.position += len(data)
         if 0 < size and len(data) < size:
             raise EndOfFile()
         return data
@@ -109,16 +126,24 @@ class RecordingReader:
         self.path = path
         self.complete = False
         self.types: dict[str, str] = {}
+        self._owned = path != STDIN
+        if path == STDIN:
+            if sys.stdin.isatty():
+                raise RecordingError(STDIN_IS_A_TERMINAL)
+            self._file = sys.stdin.buffer
+            path = "stdin"
         try:
             # A FIFO or a device would block the open or the reads: a recording is a file.
-            if path.exists() and not path.is_file() and not path.is_dir():
+            if self._owned and path.exists() and not path.is_file() and not path.is_dir():
                 raise RecordingError(f"{path} is not a file: a recording is one (carnel record "
-                                     "-o - streams one to a pipe, to be saved as a file)")
-            self._file = path.open("rb")
+                                     "-o - streams one to a pipe, to be saved as a file, or to "
+                                     "carnel info - and carnel replay -)")
+            if self._owned:
+                self._file = path.open("rb")
         except OSError as exc:
             raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
-        self._records = _records(StreamReader(_Exact(self._file), emit_chunks=True,
-                                              validate_crcs=True))
+        self._input = _Exact(self._file)
+        self._records = _records(StreamReader(self._input, emit_chunks=True, validate_crcs=True))
         try:
             header = next(self._records)
         except EndOfFile:
@@ -143,8 +168,13 @@ class RecordingReader:
     def __exit__(self, *_) -> None:
         self.close()
 
+    @property
+    def bytes_read(self) -> int:
+        return self._input.position
+
     def close(self) -> None:
-        self._file.close()
+        if self._owned:  # stdin stays the process's
+            self._file.close()
 
     def __iter__(self) -> Iterator[BusMessage]:
         channels: dict[int, _Channel] = {}
@@ -197,4 +227,5 @@ class RecordingReader:
         return channel
 
     def _damaged(self, why: str) -> RecordingError:
-        return RecordingError(f"{self.path} is damaged near byte {self._file.tell()}: {why}")
+        shown = "stdin" if self.path == STDIN else self.path
+        return RecordingError(f"{shown} is damaged near byte {self._input.position}: {why}")

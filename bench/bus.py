@@ -17,7 +17,9 @@ sender and receiver loops, each side in its own process:
 
 Throughput counts messages delivered to the receiver; a router drops for a receiver that
 cannot keep up (a broker that blocks, like zmq.proxy, slows the sender instead), so drops are
-reported beside it. Round trips are ping-pong: direct and cproxy bounce the frames back, the
+reported beside it. A client of the kernel reports the bytes it has taken, as a Service does
+(one small message per eighth of its window): the kernel drops past the window for a client
+that does not. Round trips are ping-pong: direct and cproxy bounce the frames back, the
 router cases publish the answer on another subject, the SDK case is `call()` to a provider.
 
 Each case sends its messages in rounds and reports the median round, with the spread of the
@@ -101,18 +103,39 @@ def credential() -> tuple[bytes, bytes] | None:
     return (user.encode(), secret.encode()) if user and secret else None
 
 
-def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> None:
+def join(sock: zmq.Socket, name: str, subscribe: list[str]) -> TakenReports:
     """The handshake a raw client does with the kernel: HELLO, then SUBs, each acknowledged."""
     from carnel.ipc import _impl
-    from carnel.ipc.schemas.bus import Hello
+    from carnel.ipc.schemas.bus import Hello, Welcome
     from carnel.ipc.wire import Kind
 
     sock.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
                          msgspec.msgpack.encode(Hello(name=name, pid=os.getpid()))])
-    sock.recv_multipart()
+    welcome = msgspec.msgpack.decode(sock.recv_multipart()[1], type=Welcome)
     for i, pattern in enumerate(subscribe, start=2):
         sock.send_multipart([_impl.pack_header(Kind.SUB, pattern, msg_id=i), b""])
         sock.recv_multipart()
+    return TakenReports(sock, welcome.max_unread)
+
+
+class TakenReports:
+    """What a client of the kernel owes it, as the SDK pays it: the running total of publication
+    bytes it has taken, every eighth of its window. Past the window the kernel drops for it."""
+
+    def __init__(self, sock: zmq.Socket, window: int) -> None:
+        from carnel.ipc import _impl
+        from carnel.ipc.wire import Kind
+
+        self.sock = sock
+        self.every = window // 8 if window else float("inf")
+        self.due = self.every  # the total at which the next report is due
+        self.header = _impl.pack_header(Kind.CONTROL, "taken")
+
+    def report(self, total: int) -> None:
+        from carnel.ipc.schemas.bus import Taken
+
+        self.sock.send_multipart([self.header, msgspec.msgpack.encode(Taken(total=total))])
+        self.due = total + self.every
 
 
 def role_router(endpoint: str, secure: bool, router_cpu: str, io_threads: int) -> None:
@@ -191,8 +214,10 @@ def role_receive(endpoint: str, bind: bool, count: int, broker: bool) -> None:
     what came).
     """
     sock = dealer(endpoint, bind)
-    if broker:
-        join(sock, "bench-recv", ["bench.data"])
+    # Only the kernel needs reports: for the others, the first is never due.
+    reports = join(sock, "bench-recv", ["bench.data"]) if broker else None
+    due = reports.due if reports else float("inf")
+    taken = 0  # over every round, as the kernel counts
     print("ready", flush=True)
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
@@ -213,7 +238,12 @@ def role_receive(endpoint: str, bind: bool, count: int, broker: bool) -> None:
             if not got:
                 first = time.perf_counter()
             got += 1
-            nbytes += len(frames[-1].buffer)
+            size = len(frames[-1].buffer)
+            nbytes += size
+            taken += size
+            if taken >= due:
+                reports.report(taken)
+                due = reports.due
             last = time.perf_counter()
         print(json.dumps({"received": got, "bytes": nbytes, "seconds": last - first}),
               flush=True)
@@ -221,25 +251,30 @@ def role_receive(endpoint: str, bind: bool, count: int, broker: bool) -> None:
 
 def role_echo(endpoint: str, bind: bool, broker: bool) -> None:
     sock = dealer(endpoint, bind)
-    pong = None
+    pong = reports = None
     if broker:
-        join(sock, "bench-echo", ["bench.ping"])
+        reports = join(sock, "bench-echo", ["bench.ping"])
         pong = header_for("bench.pong")
+    taken = 0
     print("ready", flush=True)
     while True:
         frames = sock.recv_multipart(copy=False)
         if pong is not None:
             frames = [pong, *frames[1:]]
+            taken += len(frames[-1])
+            if taken >= reports.due:
+                reports.report(taken)
         sock.send_multipart(frames, copy=False)
 
 
 def role_ping(endpoint: str, bind: bool, size: int, broker: bool) -> None:
     """Each line from the orchestrator is a number of round trips to time: their samples, in us."""
     sock = dealer(endpoint, bind)
-    if broker:
-        join(sock, "bench-ping", ["bench.pong"])
+    reports = join(sock, "bench-ping", ["bench.pong"]) if broker else None
+    due = reports.due if reports else float("inf")
     header = header_for("bench.ping")
     payload = b"p" * size
+    taken = 0
     print("ready", flush=True)
     while line := sys.stdin.readline():
         samples = []
@@ -248,6 +283,10 @@ def role_ping(endpoint: str, bind: bool, size: int, broker: bool) -> None:
             sock.send_multipart([header, payload], copy=size > 4096)
             sock.recv_multipart(copy=False)
             samples.append((time.perf_counter_ns() - start) / 1000)
+            taken += size
+            if taken >= due:  # between round trips, outside their timing
+                reports.report(taken)
+                due = reports.due
         print(json.dumps({"samples": samples}), flush=True)
 
 

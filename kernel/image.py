@@ -113,8 +113,8 @@ class KernelConfig(_Section):
 
 class BusConfig(_Section):
     """`high_water_mark`: messages the kernel queues for a process before it drops for it;
-    `max_unread`: publication bytes it holds for a process that reports what it has taken
-    (every Service does), which bounds the queue of large messages.
+    `max_unread`: publication bytes it holds for a process beyond what the process has reported
+    taken (every Service reports), which bounds the queue of large messages.
 
     `router_cpu`: the CPU the router's hot threads share while the bus carries small messages
     (see kernel/placement.py): a CPU number, "auto" (the last CPU the kernel may use, on a

@@ -86,9 +86,9 @@ class RouterSettings:
     # The CPU the route thread and libzmq's I/O thread share while the bus carries small
     # messages (kernel/placement.py); None leaves them to the scheduler.
     cpu: int | None = None
-    # Publication bytes the kernel holds for a process that reports what it has taken (the SDK
-    # does): past them it drops for that process, so a stuck reader of large messages cannot
-    # make the kernel hold hwm of them.
+    # Publication bytes the kernel holds for a process beyond what it has reported taken (the
+    # SDK reports): past them it drops for that process, so a stuck reader of large messages
+    # cannot make the kernel hold hwm of them.
     max_unread: int = 64 * 2**20
 
 
@@ -363,6 +363,10 @@ class Router:
                        _encoder.encode(Replaced(pid=hello.pid)))
             self._leave(old, "replaced")
         peer = self.impl.Peer(identity, hello.name)
+        # From the start, not from its first report: a process that never reports (one not
+        # built on the Service SDK, or a hostile one) and reads nothing would otherwise make
+        # the kernel hold up to high_water_mark messages of up to max_message_size for it.
+        peer.window = self.settings.max_unread
         conn = Connection(peer=peer, pid=hello.pid, provides=providing,
                           last_seen=self._now(), policy=policy)
         self.connections[identity] = conn
@@ -493,15 +497,14 @@ class Router:
             self._reject(conn, "control")
 
     def _taken(self, conn: Connection, frames: list) -> None:
-        """A process says how much it has taken: from its first report on, the kernel holds at
-        most `max_unread` publication bytes for it."""
+        """A process says how much it has taken: the kernel holds at most `max_unread`
+        publication bytes beyond that for it."""
         try:
             total = _taken_decoder.decode(frames[2]).total
         except UNDECODABLE:
             self._reject(conn, "malformed.taken")
             return
         peer = conn.peer
-        peer.window = self.settings.max_unread
         peer.taken = max(peer.taken, min(total, peer.bytes_out))
 
     def _publication(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:

@@ -19,7 +19,8 @@ class Hello(msgspec.Struct, frozen=True, kw_only=True, tag="hello"):
 
 class Welcome(msgspec.Struct, frozen=True, kw_only=True, tag="welcome"):
     """The kernel's answer to Hello. `max_unread`: the publication bytes it holds for this
-    process once the process reports what it has taken (see Taken); 0, no such limit."""
+    process beyond what the process has reported taken (see Taken): a process that never
+    reports gets that many bytes of publications, then only drops. 0, no such limit."""
 
     name: str
     heartbeat_ms: int

@@ -2,9 +2,9 @@
 
 Each child gets its own process group, dies with the kernel (PR_SET_PDEATHSIG, even after a
 kill -9 of the kernel), its resource limits, its uid/gid when the kernel is root and the image
-says so, and its bus endpoint and name through the environment (never argv). Its stdout and
-stderr are collected into the kernel's log under its name. Exits are noticed through a pidfd,
-without polling.
+says so (never root's groups: see run_as), and its bus endpoint and name through the
+environment (never argv). Its stdout and stderr are collected into the kernel's log under its
+name. Exits are noticed through a pidfd, without polling.
 
 PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so children are forked
 from the kernel's main thread (trio.run_process forks in a worker thread, which is why it is not
@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import pwd
 import resource
 import signal
 import subprocess
@@ -56,6 +57,23 @@ def command_for(spec: ProcessSpec) -> list[str]:
     if spec.module is not None:
         return [sys.executable, "-m", spec.module, *spec.args]
     return [*spec.command, *spec.args]
+
+
+def run_as(spec: ProcessSpec, as_root: bool) -> tuple[int | None, int | None]:
+    """The uid and gid `spec` runs under (None: the kernel's), and only if the kernel is root.
+
+    A process given a uid never keeps the kernel's groups (root's): without a gid of its own it
+    takes its user's primary group, or, for a uid no user has, the group of the same number.
+    Its supplementary groups are dropped by whoever starts it."""
+    if not as_root:
+        return None, None
+    gid = spec.gid
+    if gid is None and spec.uid is not None:
+        try:
+            gid = pwd.getpwuid(spec.uid).pw_gid
+        except KeyError:
+            gid = spec.uid
+    return spec.uid, gid
 
 
 def unreachable_limits(spec: ProcessSpec) -> list[str]:
@@ -154,11 +172,11 @@ class Spawner:
         """Start `spec` from the zygote; None if the zygote failed (it is then given up)."""
         stdout_r, stdout_w = os.pipe()
         stderr_r, stderr_w = os.pipe()
+        uid, gid = run_as(spec, as_root)
         request = {
             "module": spec.module, "args": list(spec.args),
             "env": {**env, ENV_CREDENTIAL_FD: str(CREDENTIAL_FD)},
-            "limits": msgspec.to_builtins(spec.limits),
-            "uid": spec.uid if as_root else None, "gid": spec.gid if as_root else None,
+            "limits": msgspec.to_builtins(spec.limits), "uid": uid, "gid": gid,
         }
         try:
             pid = self.forkserver.spawn(request, [stdout_w, stderr_w, credential])
@@ -195,6 +213,7 @@ class Spawner:
 
     def _popen(self, spec: ProcessSpec, env: dict[str, str], pass_fds: tuple[int, ...],
                as_root: bool) -> subprocess.Popen:
+        uid, gid = run_as(spec, as_root)
         return subprocess.Popen(
             command_for(spec),
             env=env,
@@ -205,8 +224,9 @@ class Spawner:
             close_fds=True,
             pass_fds=pass_fds,
             preexec_fn=_child_setup(os.getpid(), spec),
-            user=spec.uid if as_root else None,
-            group=spec.gid if as_root else None,
+            user=uid,
+            group=gid,
+            extra_groups=[] if gid is not None else None,
         )
 
     async def reap_orphans(self, interval: float = ORPHAN_REAP_INTERVAL_S) -> None:

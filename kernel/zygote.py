@@ -117,7 +117,7 @@ def _become(request: dict, fds: list[int], kernel: int) -> None:
         os.closerange(CREDENTIAL_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         _apply_limits(request.get("limits") or {})
         if request.get("gid") is not None:
-            os.setgroups([])
+            os.setgroups([])  # never the kernel's (root's) supplementary groups
             os.setgid(request["gid"])
         if request.get("uid") is not None:
             os.setuid(request["uid"])

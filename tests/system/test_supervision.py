@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import sys
+from pathlib import Path
 
+import pytest
 import trio
 
 from carnel.ipc.schemas.bus import Empty
@@ -12,6 +15,7 @@ from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
 from conftest import OPERATOR, PROGRAMS, program, wait_exit
 
 PY = sys.executable
+SYSTEM_PY = "/usr/bin/python3"
 
 
 def image(body: str, **supervisor) -> str:
@@ -101,6 +105,43 @@ async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_fa
         "nav waits for setup (failed, exit 3): `carnel start setup` starts both")
     assert await stack.stop() == 0
     assert "image_ready" not in stack.output()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a kernel run as root gives processes a uid")
+@pytest.mark.skipif(not Path(SYSTEM_PY).exists(), reason=f"needs {SYSTEM_PY}")
+async def test_a_process_given_a_uid_keeps_none_of_the_kernel_s_groups(stack_factory):
+    nobody = pwd.getpwnam("nobody")
+    identity = [
+        # name, how it starts, its uid and gid lines, what it must run as
+        ("forked", 'module = "identity"', f"uid = {nobody.pw_uid}",  # from the zygote
+         f"uid={nobody.pw_uid} gid={nobody.pw_gid} groups=[]"),
+        # The system's Python: the one running the tests may sit where nobody can read it.
+        ("executed", f'command = ["{SYSTEM_PY}", "{PROGRAMS / "identity.py"}"]',
+         f"uid = {nobody.pw_uid}", f"uid={nobody.pw_uid} gid={nobody.pw_gid} groups=[]"),
+        ("grouped", 'module = "identity"', f"uid = {nobody.pw_uid}\ngid = 4242",
+         f"uid={nobody.pw_uid} gid=4242 groups=[]"),
+        ("unnamed", 'module = "identity"', "uid = 4343",  # a uid no user has: its own number
+         "uid=4343 gid=4343 groups=[]"),
+    ]
+    body = "".join(f'[process.{name}]\n{how}\n{ids}\nrestart = "temporary"\n'
+                   f'env = {{ PYTHONPATH = "{PROGRAMS}" }}\n\n'
+                   for name, how, ids, _ in identity)
+    stack = stack_factory(image(body))
+    stack.start()
+    with trio.fail_after(20):
+        while len(found := identities(stack.output())) < len(identity):
+            await trio.sleep(0.05)
+    assert found == {name: runs_as for name, _, _, runs_as in identity}
+    await stack.stop()
+
+
+def identities(log: str) -> dict[str, str]:
+    found = {}
+    for line in log.splitlines():
+        if "identity uid=" in line:
+            process = line.split("process=")[1].split()[0]
+            found[process] = line.split("identity ")[1].split("'")[0]
+    return found
 
 
 async def test_restart_storm_escalates_and_stops_the_image(stack_factory):

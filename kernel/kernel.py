@@ -28,7 +28,7 @@ from carnel.kernel.credentials import CredentialStore, write_operator_credential
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
 from carnel.kernel.forkserver import ForkServer, ForkServerError
 from carnel.kernel.image import Image
-from carnel.kernel.module_check import missing_module
+from carnel.kernel.module_check import missing_module, unreadable_python
 from carnel.kernel.router import Router, RouterSettings
 from carnel.kernel.sdnotify import Notifier
 from carnel.kernel.spawner import Spawner, unreachable_limits
@@ -84,7 +84,9 @@ class Kernel:
             for problem in unreachable_limits(spec):
                 raise BootError(f"image {self.image.name}, [process.{spec.name}.limits]: "
                                 f"{problem}")
-            if (problem := missing_module(spec, self.image.directory)) is not None:
+            problem = (missing_module(spec, self.image.directory)
+                       or unreadable_python(spec, os.geteuid() == 0))
+            if problem is not None:
                 raise BootError(f"image {self.image.name}, [process.{spec.name}]: {problem}")
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,

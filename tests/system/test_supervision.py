@@ -12,6 +12,8 @@ import trio
 
 from carnel.ipc.schemas.bus import Empty
 from carnel.ipc.schemas.kernel import ProcessList, ProcessStateChanged
+from carnel.kernel.image import ProcessSpec
+from carnel.kernel.module_check import unreadable_python
 from conftest import OPERATOR, PROGRAMS, program, wait_exit
 
 PY = sys.executable
@@ -107,32 +109,45 @@ async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_fa
     assert "image_ready" not in stack.output()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="only a kernel run as root gives processes a uid")
-@pytest.mark.skipif(not Path(SYSTEM_PY).exists(), reason=f"needs {SYSTEM_PY}")
-async def test_a_process_given_a_uid_keeps_none_of_the_kernel_s_groups(stack_factory):
-    nobody = pwd.getpwnam("nobody")
-    identity = [
-        # name, how it starts, its uid and gid lines, what it must run as
-        ("forked", 'module = "identity"', f"uid = {nobody.pw_uid}",  # from the zygote
-         f"uid={nobody.pw_uid} gid={nobody.pw_gid} groups=[]"),
-        # The system's Python: the one running the tests may sit where nobody can read it.
-        ("executed", f'command = ["{SYSTEM_PY}", "{PROGRAMS / "identity.py"}"]',
-         f"uid = {nobody.pw_uid}", f"uid={nobody.pw_uid} gid={nobody.pw_gid} groups=[]"),
-        ("grouped", 'module = "identity"', f"uid = {nobody.pw_uid}\ngid = 4242",
-         f"uid={nobody.pw_uid} gid=4242 groups=[]"),
-        ("unnamed", 'module = "identity"', "uid = 4343",  # a uid no user has: its own number
-         "uid=4343 gid=4343 groups=[]"),
-    ]
-    body = "".join(f'[process.{name}]\n{how}\n{ids}\nrestart = "temporary"\n'
+NOBODY = pwd.getpwnam("nobody")
+FREE_UID = next(uid for uid in range(4343, 60000) if uid not in {u.pw_uid for u in pwd.getpwall()})
+as_root = pytest.mark.skipif(os.geteuid() != 0,
+                             reason="only a kernel run as root gives processes a uid")
+# The identities a process is given, by its uid and gid lines, and what it must run as.
+IDENTITIES = [
+    (f"uid = {NOBODY.pw_uid}", f"uid={NOBODY.pw_uid} gid={NOBODY.pw_gid} groups=[]"),
+    (f"uid = {NOBODY.pw_uid}\ngid = 4242", f"uid={NOBODY.pw_uid} gid=4242 groups=[]"),
+    # A uid no user has: the group of the same number.
+    (f"uid = {FREE_UID}", f"uid={FREE_UID} gid={FREE_UID} groups=[]"),
+]
+
+
+async def runs_as(stack_factory, how: str) -> None:
+    body = "".join(f'[process.p{i}]\n{how}\n{ids}\nrestart = "temporary"\n'
                    f'env = {{ PYTHONPATH = "{PROGRAMS}" }}\n\n'
-                   for name, how, ids, _ in identity)
+                   for i, (ids, _) in enumerate(IDENTITIES))
     stack = stack_factory(image(body))
     stack.start()
     with trio.fail_after(20):
-        while len(found := identities(stack.output())) < len(identity):
+        while len(found := identities(stack.output())) < len(IDENTITIES):
             await trio.sleep(0.05)
-    assert found == {name: runs_as for name, _, _, runs_as in identity}
+    assert found == {f"p{i}": expected for i, (_, expected) in enumerate(IDENTITIES)}
     await stack.stop()
+
+
+@as_root
+@pytest.mark.skipif(not Path(SYSTEM_PY).exists(), reason=f"needs {SYSTEM_PY}")
+async def test_a_process_given_a_uid_keeps_none_of_the_kernel_s_groups(stack_factory):
+    # The system's Python: the one running the tests may sit where nobody can read it.
+    await runs_as(stack_factory, f'command = ["{SYSTEM_PY}", "{PROGRAMS / "identity.py"}"]')
+
+
+@as_root
+@pytest.mark.skipif(
+    unreadable_python(ProcessSpec(name="x", module="x", uid=NOBODY.pw_uid), True) is not None,
+    reason="this Python is closed to nobody, and boot refuses a module process run as nobody")
+async def test_a_process_forked_by_the_zygote_keeps_none_of_the_kernel_s_groups(stack_factory):
+    await runs_as(stack_factory, 'module = "identity"')
 
 
 def identities(log: str) -> dict[str, str]:

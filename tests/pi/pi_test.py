@@ -25,6 +25,7 @@ binfmt_misc or the tools, this says why and exits 0 (skipped).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -191,7 +192,11 @@ class Machine:
         return {p["name"]: p for p in json.loads(ps.stdout)["processes"]}
 
     def power_cut(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        """Everything in the machine dies at once. Killing nspawn alone would leave the
+        machine's init running with its services: its PID namespace dies with its init."""
+        for pid in (self.leader, self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.proc.wait()
 
     def shutdown(self) -> None:

@@ -200,8 +200,10 @@ def format_ps(listing: ProcessList) -> str:
 
 
 def _waiting_note(process: ProcessInfo, dependency: ProcessInfo | None) -> str:
-    how = f" ({dependency.state}, {dependency.last_exit})" if dependency and \
-        dependency.last_exit else f" ({dependency.state})" if dependency else ""
+    how = ""
+    if dependency is not None:
+        ended = [dependency.state, *([dependency.last_exit] if dependency.last_exit else [])]
+        how = f" ({', '.join(ended)})"
     return (f"{process.name} waits for {process.waits_for}{how}: "
             f"`carnel start {process.waits_for}` starts both")
 

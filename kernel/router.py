@@ -419,17 +419,26 @@ class Router:
         # Acknowledge (echoing the kind: a REP may not carry a wildcard) first, so the
         # subscriber knows everything after this ack is live...
         self._send(identity, self._reply_header(header.kind, header), b"")
-        # ...then hand it the kept values it has not seen.
+        # ...then hand it the kept values it has not seen. They count against its window as
+        # publications do (and the SDK counts them taken): a process that subscribes again and
+        # again, reading nothing, is held to the window like any other.
+        peer = conn.peer
         for route in self.table.routes.values():
             kept = route.retained
             if kept is not None and matches(pattern, route.subject.decode()):
+                size = sum(len(frame) for frame in kept[1:])
+                if peer.window_full(size):
+                    peer.drops += 1
+                    continue
                 replay = self.impl.parse_header(kept[0])
                 stamped = self.impl.pack_header(
                     replay.kind, replay.subject, flags=replay.flags | Flag.RETAINED,
                     seq=replay.seq, msg_id=replay.msg_id, timestamp_ns=replay.timestamp_ns,
                     source=replay.source,
                 )
-                self._send(identity, stamped, *kept[1:])
+                if self._send(identity, stamped, *kept[1:]):
+                    peer.msgs_out += 1
+                    peer.bytes_out += size
 
     def _unsubscribe(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         if header.subject in conn.patterns:

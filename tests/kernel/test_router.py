@@ -143,6 +143,37 @@ async def test_a_kept_value_reaches_each_subscriber_once_however_its_patterns_ov
         nursery.cancel_scope.cancel()
 
 
+async def test_kept_values_replayed_again_and_again_are_held_to_the_window(ctx, endpoint, impl):
+    window, size = 64 * 1024, 16 * 1024
+    async with trio.open_nursery() as nursery:
+        bus = await Bus(nursery, ctx, endpoint, impl, max_unread=window).start()
+        camera = await bus.client("camera")
+        await camera.publish_raw("camera.frame", bytes(size), retain=True)
+        probe = await bus.client("probe")
+        sync = Collector()
+        await probe.subscribe("camera.frame", sync)
+        await sync.wait_for(1)  # kept by now
+        # Subscribes ten times over, reading none of the replays.
+        raw = TrioSocket(ctx.socket(zmq.DEALER))
+        raw.sock.connect(endpoint)
+        await raw.send_multipart([_impl.pack_header(Kind.HELLO, "hello", msg_id=1),
+                                  msgspec.msgpack.encode(Hello(name="raw", pid=1))])
+        await raw.recv_multipart()
+        for i in range(10):
+            kind = Kind.SUB if i % 2 == 0 else Kind.UNSUB
+            for again in range(2):
+                await raw.send_multipart([_impl.pack_header(kind, "camera.>", msg_id=4 * i + again),
+                                          b""])
+        await raw.send_multipart([_impl.pack_header(Kind.REQ, "nowhere.x", msg_id=99), b""])
+        with trio.fail_after(5):  # its answer comes after everything asked before it
+            while _impl.parse_header(bytes((await raw.recv_multipart())[0])).corr_id != 99:
+                pass
+        peer = next(c.peer for c in bus.router.connections.values() if c.peer.name == "raw")
+        assert (peer.bytes_out, peer.drops) == (window, 10 - window // size)
+        raw.close(linger_ms=0)
+        nursery.cancel_scope.cancel()
+
+
 async def test_request_reaches_the_provider_of_the_prefix_and_the_reply_comes_back(ctx, endpoint, impl):
     svc = Service("trip")
 

@@ -1,0 +1,44 @@
+"""Asks a zygote for one process run as the uid (and gid) on the command line, and prints what it
+printed: the zygote's side of who a process runs as, without the boot checks a kernel makes.
+
+    python zygote_identity.py UID [GID]
+
+Run it as its own process: it becomes the subreaper of what the zygote forks.
+"""
+import os
+import sys
+from pathlib import Path
+
+import trio
+
+from carnel.kernel.forkserver import ForkServer
+from carnel.kernel.image import ProcessSpec
+from carnel.kernel.spawner import run_as
+
+
+async def main() -> None:
+    uid = int(sys.argv[1])
+    gid = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    server = ForkServer()
+    try:
+        await server.ready(30)
+        run_uid, run_gid = run_as(ProcessSpec(name="identity", module="identity", uid=uid,
+                                              gid=gid), as_root=True)
+        out_r, out_w = os.pipe()
+        nothing = os.open(os.devnull, os.O_RDONLY)
+        request = {"module": "identity", "args": [], "limits": {}, "uid": run_uid,
+                   "gid": run_gid, "env": {"PYTHONPATH": str(Path(__file__).parent),
+                                           "CARNEL_NAME": "identity"}}
+        pid = server.spawn(request, [out_w, out_w, nothing])
+        os.close(out_w)
+        os.close(nothing)
+        output = b""
+        while chunk := os.read(out_r, 4096):
+            output += chunk
+        os.waitpid(pid, 0)
+        sys.stdout.write(output.decode())
+    finally:
+        server.close()
+
+
+trio.run(main)

@@ -422,23 +422,16 @@ class Router:
         # ...then hand it the kept values it has not seen. They count against its window as
         # publications do (and the SDK counts them taken): a process that subscribes again and
         # again, reading nothing, is held to the window like any other.
-        peer = conn.peer
         for route in self.table.routes.values():
             kept = route.retained
             if kept is not None and matches(pattern, route.subject.decode()):
-                size = sum(len(frame) for frame in kept[1:])
-                if peer.window_full(size):
-                    peer.drops += 1
-                    continue
                 replay = self.impl.parse_header(kept[0])
                 stamped = self.impl.pack_header(
                     replay.kind, replay.subject, flags=replay.flags | Flag.RETAINED,
                     seq=replay.seq, msg_id=replay.msg_id, timestamp_ns=replay.timestamp_ns,
                     source=replay.source,
                 )
-                if self._send(identity, stamped, *kept[1:]):
-                    peer.msgs_out += 1
-                    peer.bytes_out += size
+                self._send_publication(conn.peer, sum(map(len, kept[1:])), stamped, *kept[1:])
 
     def _unsubscribe(self, conn: Connection, identity: bytes, header: Header, frames: list) -> None:
         if header.subject in conn.patterns:
@@ -626,14 +619,20 @@ class Router:
         if flags & Flag.RETAIN:
             route.retained = [header, *body]
         for peer in route.peers:
-            if peer.window_full(size):
-                peer.drops += 1  # as the hot loop does
+            if not self._send_publication(peer, size, header, *body):
                 route.drops += 1
-            elif self._send(peer.identity, header, *body):
-                peer.msgs_out += 1
-                peer.bytes_out += size
-            else:
-                route.drops += 1
+
+    def _send_publication(self, peer, size: int, *frames) -> bool:
+        """Send one subscriber a publication of `size` bytes, held to its window; counted for it,
+        sent or dropped for it alone, as the hot loop does."""
+        if peer.window_full(size):
+            peer.drops += 1
+            return False
+        if not self._send(peer.identity, *frames):
+            return False  # counted by _send
+        peer.msgs_out += 1
+        peer.bytes_out += size
+        return True
 
     # -- housekeeping ---------------------------------------------------------------------------
 

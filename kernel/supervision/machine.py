@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from carnel.kernel.image import Image, ProcessSpec, start_order
 from carnel.kernel.supervision.events import (
-    Action, Blocked, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
-    ProcessState, ProcessStatus, Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed,
-    Spawned, StartRequested, StateChanged, StopRequested, SupervisorError, Tick)
+    Action, Blocked, Boot, Escalate, Event, Exited, Heartbeat, ImagePhase, ImageReady,
+    ImageStopped, Kill, ProcessState, ProcessStatus, Ready, RestartRequested, ShutdownRequested,
+    Spawn, SpawnFailed, Spawned, StartRequested, StateChanged, StopRequested, SupervisorError,
+    Tick)
 from carnel.kernel.supervision.policy import (
     RestartWindow, restart_delay, restarts_after, siblings_to_restart)
 

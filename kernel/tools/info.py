@@ -48,10 +48,10 @@ def run(args, directory: Path) -> int:
         with recording.RecordingReader(args.file) as reader:
             for msg in reader:
                 tally.add(msg)
-            stdin = args.file == recording.STDIN
-            summary = tally.summary("stdin" if stdin else str(args.file),
-                                    reader.bytes_read if stdin else args.file.stat().st_size,
-                                    reader.complete, reader.types)
+            size = (reader.bytes_read if args.file == recording.STDIN
+                    else args.file.stat().st_size)
+            summary = tally.summary(recording.recording_name(args.file), size, reader.complete,
+                                    reader.types)
     except recording.RecordingError as exc:
         raise ToolError(str(exc), EXIT_USAGE) from None
     with reader_may_leave():

@@ -95,7 +95,7 @@ class Replayed:
         whole = f"{self.passes} pass" + ("" if self.passes == 1 else "es")
         return f"{whole} and part of another" if partial else whole
 
-    def describe(self, path: Path | str, rate: float, *, final: bool = True) -> str:
+    def describe(self, path: str, rate: float, *, final: bool = True) -> str:
         elapsed = time.monotonic() - self.started
         speed = "as fast as possible" if rate == 0 else f"{rate:g}x"
         if not final:
@@ -211,7 +211,7 @@ async def _replay(args, directory: Path, selection: SubscriptionIndex) -> int:
                     raise failed(exc) from None
     finally:
         if replayed.passes or replayed.messages:
-            progress.say(replayed.describe(_shown(args.file), args.rate))
+            progress.say(replayed.describe(recording.recording_name(args.file), args.rate))
     problems = _problems(replayed, refused)
     if problems:
         raise ToolError("; ".join(problems))
@@ -263,8 +263,5 @@ async def _cancel_on_signal(signals, scope: trio.CancelScope) -> None:
 async def _show_progress(progress: Progress, replayed: Replayed, args) -> None:
     while True:
         await trio.sleep(1)
-        progress.show(replayed.describe(_shown(args.file), args.rate, final=False))
-
-
-def _shown(path: Path) -> Path | str:
-    return "stdin" if path == recording.STDIN else path
+        progress.show(replayed.describe(recording.recording_name(args.file), args.rate,
+                                        final=False))

@@ -371,7 +371,8 @@ async def test_a_peer_whose_name_another_joins_under_is_told_and_dropped(ctx, en
 
 
 async def test_a_service_whose_name_is_taken_ends_saying_by_whom(ctx, endpoint, impl):
-    taken = pytest.RaisesExc(NameTaken, match=r"another process \(pid \d+\) joined the bus as 'media'")
+    taken = pytest.RaisesExc(NameTaken,
+                             match=r"another process \(pid \d+\) joined the bus as 'media'")
     with pytest.RaisesGroup(taken, flatten_subgroups=True):
         async with trio.open_nursery() as nursery:
             bus = await Bus(nursery, ctx, endpoint, impl).start()

@@ -8,9 +8,9 @@ import pytest
 
 from carnel.kernel.image import BusConfig, Image, ProcessSpec, SupervisorConfig
 from carnel.kernel.supervision import (
-    Blocked, Boot, Escalate, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill, ProcessState,
-    Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned, StartRequested,
-    StateChanged, StopRequested, Supervisor, SupervisorError, Tick)
+    Blocked, Boot, Escalate, Exited, Heartbeat, ImagePhase, ImageReady, ImageStopped, Kill,
+    ProcessState, Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned,
+    StartRequested, StateChanged, StopRequested, Supervisor, SupervisorError, Tick)
 
 S = ProcessState
 TERM, KILL = signal.SIGTERM, signal.SIGKILL

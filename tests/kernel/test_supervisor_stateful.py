@@ -17,8 +17,8 @@ from hypothesis.stateful import (
 
 from carnel.kernel.image import BusConfig, Image, ProcessSpec, SupervisorConfig, start_order
 from carnel.kernel.supervision import (
-    Blocked, Boot, Escalate, Exited, Heartbeat, ImageReady, ImageStopped, Kill, ProcessState, Ready,
-    RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned, StartRequested,
+    Blocked, Boot, Escalate, Exited, Heartbeat, ImageReady, ImageStopped, Kill, ProcessState,
+    Ready, RestartRequested, ShutdownRequested, Spawn, SpawnFailed, Spawned, StartRequested,
     StateChanged, StopRequested, Supervisor, SupervisorError, Tick)
 
 # OTP's restart matrix, written out: (restart type, exited abnormally) -> restarted.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from carnel.kernel.tools.recording.layout import STDIN, STDIN_IS_A_TERMINAL, BusMessage
+from carnel.kernel.tools.recording.layout import (
+    STDIN, STDIN_IS_A_TERMINAL, BusMessage, recording_name)
 from carnel.kernel.tools.recording.summary import Tally, format_summary, human_bytes, plural
 from carnel.kernel.tools.recording.timing import Pace
 
@@ -35,6 +36,7 @@ __all__ = [
     "format_summary",
     "human_bytes",
     "plural",
+    "recording_name",
 ]
 
 

@@ -33,6 +33,7 @@ from carnel.kernel.tools.recording.layout import (
     STDIN_IS_A_TERMINAL,
     BusMessage,
     decode_frames,
+    recording_name,
 )
 
 _LARGE_READ = 1 << 20
@@ -90,7 +91,7 @@ class _Exact:
     def read(self, size: int = -1) -> bytes:
         # A damaged length field can ask for gigabytes, and a buffered read allocates what it is
         # asked for before it finds out how much there is.
-        if size <= _LARGE_READ or size < 0:
+        if size <= _LARGE_READ:
             data = self._file.read(size)
         elif self._sized:
             if size > os.fstat(self._file.fileno()).st_size - self._file.tell():
@@ -126,22 +127,8 @@ class RecordingReader:
         self.path = path
         self.complete = False
         self.types: dict[str, str] = {}
-        self._owned = path != STDIN
-        if path == STDIN:
-            if sys.stdin.isatty():
-                raise RecordingError(STDIN_IS_A_TERMINAL)
-            self._file = sys.stdin.buffer
-            path = "stdin"
-        try:
-            # A FIFO or a device would block the open or the reads: a recording is a file.
-            if self._owned and path.exists() and not path.is_file() and not path.is_dir():
-                raise RecordingError(f"{path} is not a file: a recording is one (carnel record "
-                                     "-o - streams one to a pipe, to be saved as a file, or to "
-                                     "carnel info - and carnel replay -)")
-            if self._owned:
-                self._file = path.open("rb")
-        except OSError as exc:
-            raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+        self._file = _stdin() if path == STDIN else _open(path)
+        path = recording_name(path)
         self._input = _Exact(self._file)
         self._records = _records(StreamReader(self._input, emit_chunks=True, validate_crcs=True))
         try:
@@ -173,7 +160,7 @@ class RecordingReader:
         return self._input.position
 
     def close(self) -> None:
-        if self._owned:  # stdin stays the process's
+        if self.path != STDIN:  # stdin stays the process's
             self._file.close()
 
     def __iter__(self) -> Iterator[BusMessage]:
@@ -227,5 +214,23 @@ class RecordingReader:
         return channel
 
     def _damaged(self, why: str) -> RecordingError:
-        shown = "stdin" if self.path == STDIN else self.path
-        return RecordingError(f"{shown} is damaged near byte {self._input.position}: {why}")
+        return RecordingError(f"{recording_name(self.path)} is damaged near byte "
+                              f"{self._input.position}: {why}")
+
+
+def _stdin() -> BinaryIO:
+    if sys.stdin.isatty():
+        raise RecordingError(STDIN_IS_A_TERMINAL)
+    return sys.stdin.buffer
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        # A FIFO or a device would block the open or the reads: a recording is a file.
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise RecordingError(f"{path} is not a file: a recording is one (carnel record -o - "
+                                 "streams one to a pipe, to be saved as a file, or to carnel "
+                                 "info - and carnel replay -)")
+        return path.open("rb")
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -202,7 +202,7 @@ def role_send(endpoint: str, bind: bool, count: int, size: int, broker: bool) ->
     send = sock.send_multipart
     while sys.stdin.readline():
         for _ in range(count):
-            send([header, payload], copy=size > 4096)
+            send([header, payload], copy=False)
         print("sent", flush=True)
 
 
@@ -280,7 +280,7 @@ def role_ping(endpoint: str, bind: bool, size: int, broker: bool) -> None:
         samples = []
         for _ in range(int(line)):
             start = time.perf_counter_ns()
-            sock.send_multipart([header, payload], copy=size > 4096)
+            sock.send_multipart([header, payload], copy=False)
             sock.recv_multipart(copy=False)
             samples.append((time.perf_counter_ns() - start) / 1000)
             taken += size

@@ -58,6 +58,7 @@ from carnel.ipc.wire import Flag, Header, Kind, WireError, check_source
 from carnel.kernel import placement
 from carnel.kernel.access import AccessControl, AccessPolicy, Verb
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
+from carnel.kernel.message_memory import keep_message_memory
 from carnel.kernel.requests import Pending, PendingRequests
 from carnel.kernel.routethread import RouteThread
 
@@ -155,6 +156,7 @@ class Router:
     # -- the task ---------------------------------------------------------------------------
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        unkept = keep_message_memory()  # before the first message is read
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         sock.setsockopt(zmq.SNDHWM, self.settings.hwm)
@@ -175,6 +177,8 @@ class Router:
                              inline=self._route_in_thread)
         self.log.info("router_started", endpoint=self.settings.endpoint, hot_path=self.impl.name,
                       authenticate=self.settings.authenticate)
+        if unkept:
+            self.log.info("message_memory_not_kept", reason=unkept)
         try:
             thread.start()
             self._thread = thread

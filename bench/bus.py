@@ -19,8 +19,10 @@ Throughput counts messages delivered to the receiver; a router drops for a recei
 cannot keep up (a broker that blocks, like zmq.proxy, slows the sender instead), so drops are
 reported beside it. A client of the kernel reports the bytes it has taken, as a Service does
 (one small message per eighth of its window): the kernel drops past the window for a client
-that does not. Round trips are ping-pong: direct and cproxy bounce the frames back, the
-router cases publish the answer on another subject, the SDK case is `call()` to a provider.
+that does not. Beside the broker's CPU per message, its page faults per message: pages the OS
+mapped and zeroed for it, which a broker that keeps its buffers does not pay again. Round trips
+are ping-pong: direct and cproxy bounce the frames back, the router cases publish the answer on
+another subject, the SDK case is `call()` to a provider.
 
 Each case sends its messages in rounds and reports the median round, with the spread of the
 rounds beside it: at 1 MiB one round takes a fraction of a second and two runs of the same
@@ -400,6 +402,13 @@ def cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
+def page_faults(pid: int) -> int:
+    """Minor page faults of a process so far, all its threads: each is a page the OS had to map
+    and zero, which a broker that keeps its buffers does not pay again."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[7])
+
+
 @dataclass(frozen=True)
 class RouterOptions:
     """The kernel router's [bus] settings that the command line can change."""
@@ -424,6 +433,7 @@ class CaseRun:
         self.rounds: list[dict] = []
         self.samples: list[float] = []
         self.broker_cpu = 0.0
+        self.broker_faults = 0
 
     def start(self) -> None:
         size, count = str(self.size), str(self.count)
@@ -447,12 +457,14 @@ class CaseRun:
 
     def throughput_round(self) -> None:
         before = cpu_seconds(self.broker.p.pid) if self.broker else 0.0
+        faults_before = page_faults(self.broker.p.pid) if self.broker else 0
         self.receiver.say("go")
         self.sender.say("send")
         self.sender.expect("sent")
         self.rounds.append(self.receiver.result())
         if self.broker:
             self.broker_cpu += cpu_seconds(self.broker.p.pid) - before
+            self.broker_faults += page_faults(self.broker.p.pid) - faults_before
 
     def round_trips(self, count: int) -> list[float]:
         self.pinger.say(str(count))
@@ -477,6 +489,8 @@ class CaseRun:
             # (Python loops here) are not the bottleneck.
             "broker_cpu_us_per_msg": round(self.broker_cpu / delivered * 1e6, 2)
             if self.broker_cpu and delivered else None,
+            "broker_faults_per_msg": round(self.broker_faults / delivered, 1)
+            if self.broker and delivered else None,
             "rtt_p50_us": round(statistics.median(self.samples), 1),
             "rtt_p99_us": round(statistics.quantiles(self.samples, n=100)[98], 1),
         }
@@ -605,10 +619,10 @@ def main() -> None:
 def print_table(results: list[dict]) -> None:
     by = {(r["case"], r["size"]): r for r in results}
     print(f"{'case':<12} {'size':>8} {'msgs/s':>9} {'rounds':>7} {'MB/s':>7} {'delivered':>15} "
-          f"{'p50 us':>7} {'p99 us':>8} {'broker us/msg':>13}   "
+          f"{'p50 us':>7} {'p99 us':>8} {'broker us/msg':>13} {'faults':>6}   "
           f"{'msgs/s':>7} {'capacity':>8} {'rtt p50':>7}")
     print(f"{'':<12} {'':>8} {'(median)':>9} {'spread':>7} {'':>7} {'':>15} {'':>7} {'':>8} "
-          f"{'(CPU)':>13}   {'vs C proxy':>16} {'vs direct':>9}")
+          f"{'(CPU)':>13} {'/msg':>6}   {'vs C proxy':>16} {'vs direct':>9}")
     for r in results:
         proxy = by.get(("cproxy", r["size"]))
         direct = by.get(("direct", r["size"]))
@@ -617,11 +631,13 @@ def print_table(results: list[dict]) -> None:
                if proxy and r["broker_cpu_us_per_msg"] else float("nan"))
         rtt = r["rtt_p50_us"] / direct["rtt_p50_us"] if direct else float("nan")
         cpu = r["broker_cpu_us_per_msg"]
+        faults = r["broker_faults_per_msg"]
         each = r["rounds_msgs_per_s"]
         spread = f"±{(max(each) - min(each)) / 2 / r['msgs_per_s']:.0%}" if len(each) > 1 else "-"
         print(f"{r['case']:<12} {r['size']:>8} {r['msgs_per_s']:>9} {spread:>7} {r['mb_per_s']:>7} "
               f"{r['delivered']:>7}/{r['sent']:<7} {r['rtt_p50_us']:>7} {r['rtt_p99_us']:>8} "
-              f"{cpu if cpu is not None else '-':>13}   {thr:>6.2f}x {cap:>7.2f}x {rtt:>8.2f}x")
+              f"{cpu if cpu is not None else '-':>13} {faults if faults is not None else '-':>6}   "
+              f"{thr:>6.2f}x {cap:>7.2f}x {rtt:>8.2f}x")
     for size in sorted({r["size"] for r in results}):
         ext, open_ = by.get(("router_ext", size)), by.get(("router_open", size))
         if ext and open_:

@@ -403,8 +403,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def page_faults(pid: int) -> int:
-    """Minor page faults of a process so far, all its threads: each is a page the OS had to map
-    and zero, which a broker that keeps its buffers does not pay again."""
+    """Minor page faults of a process so far, all its threads (minflt in /proc/<pid>/stat)."""
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().rsplit(")", 1)[1].split()[7])
 

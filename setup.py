@@ -134,5 +134,5 @@ setup(
             "pynmea2==1.19.0",
         ],
     },
-    entry_points={"console_scripts": ["carnel = carnel.kernel.cli:main"]},
+    entry_points={"console_scripts": ["carnel = carnel.kernel.entry:main"]},
 )

@@ -1,6 +1,7 @@
 """The `carnel` command.
 
-Exit codes: 0 done; 1 the kernel or a request failed; 2 a usage error; 3 no kernel is running.
+Exit codes: 0 done; 1 the kernel or a request failed; 2 a usage error; 3 no kernel is running;
+130 interrupted (Ctrl-C) before it was done.
 """
 from __future__ import annotations
 

@@ -153,6 +153,19 @@ def test_a_process_forked_by_the_zygote_keeps_none_of_the_kernel_s_groups():
         assert done.stdout == f"identity {expected}\n"
 
 
+@as_root
+def test_a_process_the_zygote_cannot_set_up_says_why_and_exits_71():
+    # Boot refuses a limit the system will not set (unreachable_limits); asked directly, the
+    # forked process still ends with its reason on its own stderr rather than run unlimited.
+    beyond = int(Path("/proc/sys/fs/nr_open").read_text()) + 1
+    done = subprocess.run([PY, str(PROGRAMS / "zygote_identity.py"), str(os.getuid()), "-",
+                           str(beyond)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    said, status = done.stdout.splitlines()
+    assert said.startswith("carnel: cannot start the process: ValueError(")
+    assert status == "exit 71"
+
+
 def identities(log: str) -> dict[str, str]:
     found = {}
     for line in log.splitlines():

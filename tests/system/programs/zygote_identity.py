@@ -1,7 +1,8 @@
 """Asks a zygote for one process run as the uid (and gid) on the command line, and prints what it
-printed: the zygote's side of who a process runs as, without the boot checks a kernel makes.
+printed (and its exit status, unless 0): the zygote's side of who a process runs as, without the
+boot checks a kernel makes.
 
-    python zygote_identity.py UID [GID]
+    python zygote_identity.py UID [GID] [OPEN_FILES]
 
 Run it as its own process: it becomes the subreaper of what the zygote forks.
 """
@@ -18,7 +19,8 @@ from carnel.kernel.spawner import run_as
 
 async def main() -> None:
     uid = int(sys.argv[1])
-    gid = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    gid = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "-" else None
+    limits = {"open_files": int(sys.argv[3])} if len(sys.argv) > 3 else {}
     server = ForkServer()
     try:
         await server.ready(30)
@@ -26,7 +28,7 @@ async def main() -> None:
                                               gid=gid), as_root=True)
         out_r, out_w = os.pipe()
         nothing = os.open(os.devnull, os.O_RDONLY)
-        request = {"module": "identity", "args": [], "limits": {}, "uid": run_uid,
+        request = {"module": "identity", "args": [], "limits": limits, "uid": run_uid,
                    "gid": run_gid, "env": {"PYTHONPATH": str(Path(__file__).parent),
                                            "CARNEL_NAME": "identity"}}
         pid = server.spawn(request, [out_w, out_w, nothing])
@@ -35,8 +37,10 @@ async def main() -> None:
         output = b""
         while chunk := os.read(out_r, 4096):
             output += chunk
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
         sys.stdout.write(output.decode())
+        if os.waitstatus_to_exitcode(status):
+            print(f"exit {os.waitstatus_to_exitcode(status)}")
     finally:
         server.close()
 

@@ -17,7 +17,7 @@ from carnel.ipc.schemas.bus import BusStats, Empty
 from carnel.ipc.schemas.kernel import Accepted, ProcessInfo, ProcessList, ProcessName
 from carnel.ipc.settings import run_dir
 from carnel.kernel import tools
-from carnel.kernel.tools.bus import call, run_tool
+from carnel.kernel.tools.bus import bus_stats, call, run_tool
 from carnel.kernel.tools.console import reader_may_leave
 from carnel.kernel.tools.session import (
     EXIT_OK, KernelGone, ToolError, operator_session, report)
@@ -95,7 +95,9 @@ def parser() -> argparse.ArgumentParser:
                    "boots one.")
     ps = sub.add_parser("ps", help="list the image's processes")
     ps.add_argument("--json", action="store_true", help="one JSON object instead of a table")
-    stats = sub.add_parser("stats", help="bus statistics per process and per subject")
+    stats = sub.add_parser("stats", help="bus statistics per process and per subject",
+                           description="Messages, bytes, drops and refusals per process and per "
+                           "subject since the image booted (this command's own session left out).")
     stats.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     for verb in ("start", "stop", "restart"):
         cmd = sub.add_parser(verb, help=f"{verb} one process of the running image",
@@ -181,6 +183,8 @@ def control(args, directory: Path) -> int:
 
 async def _ask_kernel(directory: Path, command: str, request, reply_type):
     async with operator_session(directory, command) as client:
+        if command == "stats":
+            return await bus_stats(client)
         return await call(client, f"kernel.{command}", request, reply_type)
 
 

@@ -35,6 +35,14 @@ async def routed(client: BusClient, timeout: float = 5.0) -> None:
     await client.request_raw(Kind.UNSUB, client.name, b"", timeout=timeout)
 
 
+async def bus_stats(client: BusClient) -> BusStats:
+    """The kernel's statistics as a tool shows them: without the tool's own session, which would
+    sit among the image's processes and count the tool's own requests."""
+    stats = await call(client, "kernel.stats", Empty(), BusStats)
+    return msgspec.structs.replace(
+        stats, processes=[p for p in stats.processes if p.name != client.name])
+
+
 async def refusals(client: BusClient) -> dict[str, int]:
     """The kernel's refusals of this session so far, by reason (`denied.publish`, ...); empty
     when the session may not ask (kernel.stats is not in the operator's `call` list)."""

@@ -8,8 +8,7 @@ import msgspec
 import trio
 
 from carnel.ipc.errors import CallError
-from carnel.ipc.schemas.bus import BusStats, Empty
-from carnel.kernel.tools.bus import call, failed, run_tool
+from carnel.kernel.tools.bus import bus_stats, failed, run_tool
 from carnel.kernel.tools.console import ExamplesFormatter, positive_float, positive_int
 from carnel.kernel.tools.rates import format_rates, rates
 from carnel.kernel.tools.session import EXIT_OK, operator_session
@@ -44,12 +43,12 @@ async def _top(directory: Path, interval: float, count: int | None, as_json: boo
     # Joined for as long as it runs, however long --interval is.
     async with operator_session(directory, NAME) as client:
         try:
-            before = await call(client, "kernel.stats", Empty(), BusStats)
+            before = await bus_stats(client)
             then = trio.current_time()
             shown = 0
             while count is None or shown < count:
                 await trio.sleep(interval)
-                after = await call(client, "kernel.stats", Empty(), BusStats)
+                after = await bus_stats(client)
                 now = trio.current_time()
                 view = rates(before, after, now - then)
                 if as_json:

@@ -35,6 +35,8 @@ async def test_dev_image_boots_and_the_trip_computer_works(stack_factory):
 
     stats = stack.carnel("stats")
     assert stats.returncode == 0 and "vehicle.Speed" in stats.stdout
+    listed = {line.split()[0] for line in stats.stdout.split("\n\n")[1].splitlines()[1:]}
+    assert listed == {"gps", "can", "obd", "vehicle", "trip"}  # not the command's own session
 
     unknown = stack.carnel("restart", "nosuch")
     assert unknown.returncode == 1 and "no process named 'nosuch'" in unknown.stderr

@@ -191,6 +191,7 @@ async def test_top_once_shows_rates_per_subject_and_per_process(stack_factory):
     processes = {p["name"]: p for p in view["processes"]}
     assert subjects["vehicle.Speed"]["msgs_per_s"] > 0
     assert processes["speedo"]["msgs_in_per_s"] > 0 and "sturdy" in processes
+    assert not [name for name in processes if name.startswith("top-")]
     assert text.returncode == 0, text.stderr
     assert "SUBJECT" in text.stdout and "vehicle.Speed" in text.stdout
     assert await stack.stop() == 0

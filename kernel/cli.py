@@ -96,8 +96,9 @@ def parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("ps", help="list the image's processes")
     ps.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     stats = sub.add_parser("stats", help="bus statistics per process and per subject",
-                           description="Messages, bytes, drops and refusals per process and per "
-                           "subject since the image booted (this command's own session left out).")
+                           description="Messages, bytes, drops and refusals per process since "
+                           "it joined the bus (a restart starts again from zero), and per subject "
+                           "since the image booted. This command's own session is left out.")
     stats.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     for verb in ("start", "stop", "restart"):
         cmd = sub.add_parser(verb, help=f"{verb} one process of the running image",

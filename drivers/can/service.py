@@ -3,7 +3,8 @@
 Each frame with mapped signals becomes one SignalBatch, retained on `can.signals.<DBC message
 name>`; the adapter's state is on the retained `can.status`. Frames that cannot be read or
 decoded are counted per reason (`socket.bad_size`, `log.bad_id`, `dbc.unknown_id`,
-`dbc.length_mismatch`, ...): the status shows the counts, updated every REPORT_INTERVAL_S at most,
+`dbc.length_mismatch`, ...), and so are frames the OS dropped while the driver was behind
+(`socket.queue_overflow`): the status shows the counts, updated every REPORT_INTERVAL_S at most,
 and a log line marks each reason's 1st, 10th, 100th ... rejection.
 """
 

@@ -39,6 +39,11 @@ _SIOCGIFFLAGS = 0x8913
 _IFF_UP = 0x1
 _IFREQ = struct.Struct("16sH14x")
 _SO_RCVBUFFORCE = 33
+_SO_RXQ_OVFL = 40
+# With SO_RXQ_OVFL on, the OS stamps on each frame it queues how many it has dropped so far on
+# that socket (a full receive buffer), as a native uint32 in ancillary data.
+_DROPPED = struct.Struct("=I")
+_ANCILLARY_SPACE = socket.CMSG_SPACE(_DROPPED.size)
 
 
 def interface_is_up(sock: socket.socket, interface: str) -> bool:
@@ -58,6 +63,8 @@ def open_can_socket(interface: str) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_CAN_RAW, socket.CAN_RAW_FD_FRAMES, 1)
         _enlarge_receive_buffer(sock)
+        # Frames the OS drops while this driver is behind are then counted, not lost in silence.
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
         if not interface_is_up(sock, interface):
             raise OSError(errno.ENETDOWN, f"interface {interface} is down")
         sock.bind((interface,))
@@ -66,6 +73,15 @@ def open_can_socket(interface: str) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def dropped_so_far(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The OS's count of frames dropped on the socket, from a frame's ancillary data (None
+    without SO_RXQ_OVFL). It wraps at 2**32."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_RXQ_OVFL and len(data) >= _DROPPED.size:
+            return _DROPPED.unpack_from(data)[0]
+    return None
 
 
 def _enlarge_receive_buffer(sock: socket.socket) -> None:
@@ -80,9 +96,11 @@ class SocketCanReader:
     """Reads frames from raw CAN sockets and hands them over in batches.
 
     `rejections` counts reads that are not a valid frame, per CanError reason, over every socket
-    this reader has read. A batch's frames carry the time it was drained: one clock read per
-    batch, instead of the kernel's timestamp per frame as ancillary data, off by at most the
-    drain's own latency.
+    this reader has read, and as `queue_overflow` the frames the OS dropped because the reader
+    fell behind. Those are learnt from the first frame of each batch, which carries the OS's
+    count so far: a drop is counted with the first batch queued after it. A batch's frames carry
+    the time it was drained: one clock read per batch, instead of the kernel's timestamp per
+    frame as ancillary data, off by at most the drain's own latency.
     """
 
     def __init__(self, channel: str, *, max_batch: int = MAX_BATCH) -> None:
@@ -93,15 +111,23 @@ class SocketCanReader:
     async def run(self, sock: socket.socket, deliver: Deliver) -> NoReturn:
         """Read `sock` (non-blocking) until it fails: OSError from the kernel, DeviceLost at EOF."""
         channel, rejections, max_batch = self.channel, self.rejections, self._max_batch
-        recv = sock.recv
+        recv, recvmsg = sock.recv, sock.recvmsg
+        dropped = 0  # by the OS on this socket, which counts from its opening
         while True:
             await trio.lowlevel.wait_readable(sock)
             timestamp = time.time()
             frames: list[CanFrame] = []
             failure: BaseException | None = None
-            for _ in range(max_batch):
+            for n in range(max_batch):
                 try:
-                    buffer = recv(CANFD_MTU)
+                    if n:
+                        buffer = recv(CANFD_MTU)
+                    else:
+                        buffer, ancillary, _, _ = recvmsg(CANFD_MTU, _ANCILLARY_SPACE)
+                        so_far = dropped_so_far(ancillary)
+                        if so_far is not None and so_far != dropped:
+                            rejections.add("queue_overflow", (so_far - dropped) % 2**32)
+                            dropped = so_far
                 except BlockingIOError:
                     break
                 except OSError as exc:

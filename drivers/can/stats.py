@@ -10,8 +10,8 @@ class ReasonCounts:
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
 
-    def add(self, reason: str) -> None:
-        self._counts[reason] = self._counts.get(reason, 0) + 1
+    def add(self, reason: str, count: int = 1) -> None:
+        self._counts[reason] = self._counts.get(reason, 0) + count
 
     def __getitem__(self, reason: str) -> int:
         return self._counts.get(reason, 0)

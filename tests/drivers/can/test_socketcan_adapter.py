@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carnel.drivers.can import AscReader, CanFrame, pack_frame
-from carnel.drivers.can.socketcan_adapter import MAX_BATCH, SocketCanReader, interface_is_up, open_can_socket
+from carnel.drivers.can.socketcan_adapter import (
+    MAX_BATCH, SocketCanReader, dropped_so_far, interface_is_up, open_can_socket)
 from carnel.ipc.device import DeviceLost
 
 
@@ -166,6 +167,9 @@ class InterfaceGoesDown:
         self._left -= 1
         return self._sock.recv(size)
 
+    def recvmsg(self, size: int, ancillary_size: int) -> tuple[bytes, list, int, object]:
+        return self.recv(size), [], 0, None
+
 
 async def test_interface_going_down_ends_the_read_after_delivering_what_was_read() -> None:
     ours, bus = seqpacket_pair()
@@ -177,6 +181,54 @@ async def test_interface_going_down_ends_the_read_after_delivering_what_was_read
             await SocketCanReader("can0").run(InterfaceGoesDown(ours, 3), batches)  # type: ignore[arg-type]
     assert caught.value.errno == errno.ENETDOWN
     assert [frame.arbitration_id for frame in batches.frames] == [0, 1, 2]
+
+
+def overflowing_pair() -> tuple[socket.socket, socket.socket]:
+    """A bus stand-in whose receive buffer overflows as a raw CAN socket's does: the OS drops
+    what does not fit, and says how many (SO_RXQ_OVFL) on the next frame it queues."""
+    ours = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the OS's minimum: a few frames
+    ours.setsockopt(socket.SOL_SOCKET, 40, 1)  # SO_RXQ_OVFL
+    ours.bind(("127.0.0.1", 0))
+    ours.setblocking(False)
+    bus = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    bus.connect(ours.getsockname())
+    return ours, bus
+
+
+async def test_frames_the_os_drops_while_the_reader_is_behind_are_counted() -> None:
+    ours, bus = overflowing_pair()
+    reader = SocketCanReader("can0")
+    read: list[int] = []
+    drained = trio.Event()
+    last = 0x7FF
+
+    async def deliver(frames: list[CanFrame]) -> None:
+        read.extend(frame.arbitration_id for frame in frames)
+        drained.set()
+        if read[-1] == last:
+            raise Stop
+
+    with ours, bus, trio.fail_after(5):
+        for n in range(200):  # while nobody reads
+            bus.send(pack_frame(CanFrame(timestamp=0.0, arbitration_id=n, channel="can0")))
+        async with trio.open_nursery() as nursery:
+            async def read_until_last() -> None:
+                with pytest.raises(Stop):
+                    await reader.run(ours, deliver)  # type: ignore[arg-type]
+
+            nursery.start_soon(read_until_last)
+            await drained.wait()
+            queued = len(read)
+            # The next frame the OS queues carries its count of those it dropped.
+            bus.send(pack_frame(CanFrame(timestamp=0.0, arbitration_id=last, channel="can0")))
+    assert 0 < queued < 200 and read == [*range(queued), last]
+    assert reader.rejections.snapshot() == {"queue_overflow": 200 - queued}
+
+
+def test_a_frame_without_the_os_count_says_nothing_of_drops() -> None:
+    assert dropped_so_far([]) is None
+    assert dropped_so_far([(socket.SOL_SOCKET, 40, (7).to_bytes(4, sys.byteorder))]) == 7
 
 
 def test_opening_a_missing_interface_fails_with_the_kernel_reason() -> None:

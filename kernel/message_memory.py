@@ -28,9 +28,9 @@ MMAP_BELOW = 4 * 2**20
 
 def keep_message_memory(keep: int = KEEP, mmap_below: int = MMAP_BELOW) -> str | None:
     """Apply the policy to this process. None when applied, else why it was not: the C library
-    is not glibc, or glibc refuses the threshold (a 32-bit glibc's heaps hold no more than
-    512 KiB buffers). Nothing is changed then, since a trim threshold alone would also switch off
-    glibc's dynamic threshold and put every large buffer in a mapping of its own."""
+    is not glibc, or glibc refused a value (some versions cap the mmap threshold). Nothing is
+    changed then, since a trim threshold alone would also switch off glibc's dynamic threshold
+    and put every large buffer in a mapping of its own."""
     try:
         version = os.confstr("CS_GNU_LIBC_VERSION")
     except (ValueError, OSError):

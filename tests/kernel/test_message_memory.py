@@ -62,7 +62,7 @@ def test_a_burst_faults_in_no_page_the_last_burst_had() -> None:
 
 
 class RefusingGlibc:
-    """glibc as one that refuses `refused` (a 32-bit one refuses a large mmap threshold)."""
+    """glibc as one that refuses to set `refused` (some versions cap the mmap threshold)."""
 
     def __init__(self, refused: int) -> None:
         self.set: list[tuple[int, int]] = []

@@ -239,6 +239,7 @@ def page_faults(pid: int) -> int:
 BURSTS = 6
 
 
+@pytest.mark.skipif(not os.confstr("CS_GNU_LIBC_VERSION"), reason="the kernel's policy is glibc's")
 async def test_bursts_of_large_messages_reuse_the_kernel_s_memory(stack_factory):
     stack = await stack_factory(image(worker("pa"), worker("sa", subscribe="load.>"))).boot()
     burst, sent = Burst(subject="load.pa", count=32, size=2**20), 0

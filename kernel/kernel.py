@@ -19,10 +19,10 @@ import zmq
 
 from carnel.ipc import _impl
 from carnel.ipc.schemas.kernel import ProcessStateChanged
-from carnel.ipc.settings import OPERATOR_FILE, bus_accepts, bus_endpoint
+from carnel.ipc.settings import OPERATOR, OPERATOR_FILE, bus_accepts, bus_endpoint
 from carnel.kernel import placement
 from carnel.kernel import supervision as sv
-from carnel.kernel.access import access_control
+from carnel.kernel.access import AccessPolicy, Verb, access_control
 from carnel.kernel.control import Control
 from carnel.kernel.credentials import CredentialStore, write_operator_credential
 from carnel.kernel.events import PeerAbusive, PeerEvent, PeerJoined, PeerLeft, PeerReady, PeerSeen
@@ -88,13 +88,17 @@ class Kernel:
                        or unreadable_python(spec, os.geteuid() == 0))
             if problem is not None:
                 raise BootError(f"image {self.image.name}, [process.{spec.name}]: {problem}")
+        access = access_control(self.image)
+        # What `blocked` suggests: `carnel start` only where the image lets the operator use it.
+        self._operator_may_start = AccessPolicy(OPERATOR, access.operator).allows(
+            Verb.CALL, "kernel.start")
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,
             max_message_size=bus.max_message_size,
             hwm=bus.high_water_mark,
             max_unread=bus.max_unread,
             cpu=cpu,
-        ), events_send, access=access_control(self.image))
+        ), events_send, access=access)
         self.router.supervised = frozenset(self.specs)
         # The zygote warms up (imports) while the bus comes up.
         forkserver = self._start_zygote() if self.image.kernel.zygote else None
@@ -215,9 +219,11 @@ class Kernel:
             how = "failed and is not restarted" if action.on_state is sv.ProcessState.FAILED \
                 else "was stopped"
             ended = f" ({action.on_exit})" if action.on_exit else ""
+            hint = (f"`carnel start {action.on}` starts both" if self._operator_may_start else
+                    "booting the image again starts both: its [operator] may not call "
+                    "kernel.start")
             self.log.warning("blocked", target=action.name, after=action.on,
-                             reason=f"{action.on} {how}{ended}",
-                             hint=f"`carnel start {action.on}` starts both")
+                             reason=f"{action.on} {how}{ended}", hint=hint)
             self.notifier.status(f"{action.name} waits for {action.on}, which {how}")
         elif isinstance(action, sv.ImageReady):
             elapsed = trio.current_time() - self.booted_at

@@ -91,9 +91,12 @@ async def test_stopped_process_is_detected_as_hung_and_restarted(stack_factory):
     assert await stack.stop() == 0
 
 
+FAILED_SETUP = (f'[process.setup]\ncommand = ["{PY}", "-c", "import sys; sys.exit(3)"]\n'
+                'restart = "temporary"\n')
+
+
 async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_factory):
-    setup = (f'[process.setup]\ncommand = ["{PY}", "-c", "import sys; sys.exit(3)"]\n'
-             'restart = "temporary"\n')
+    setup = FAILED_SETUP
     stack = stack_factory(image(setup + worker("nav", after=["setup"])))
     stack.start()
     status = await stack.wait_for_notification("STATUS=nav waits for setup")
@@ -106,6 +109,19 @@ async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_fa
         "nav waits for setup (failed, exit 3): `carnel start setup` starts both")
     assert await stack.stop() == 0
     assert "image_ready" not in stack.output()
+
+
+async def test_the_blocked_hint_names_no_command_the_operator_may_not_use(stack_factory):
+    # The image's operator may list processes but not start them.
+    stack = stack_factory(image(FAILED_SETUP + worker("nav", after=["setup"])).replace(
+        'call = [">"]', 'call = ["kernel.ps"]'))
+    stack.start()
+    await stack.wait_for_notification("STATUS=nav waits for setup")
+    blocked = next(line for line in stack.output().splitlines() if "] blocked " in line)
+    assert "carnel start" not in blocked
+    assert "hint='booting the image again starts both: its [operator] may not call " \
+        "kernel.start'" in blocked
+    assert await stack.stop() == 0
 
 
 NOBODY = pwd.getpwnam("nobody")

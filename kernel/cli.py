@@ -199,19 +199,22 @@ def format_ps(listing: ProcessList) -> str:
     ] for p in listing.processes]
     head = f"image {listing.image} ({listing.phase}), hot path: {listing.hot_path}"
     states = {p.name: p for p in listing.processes}
-    notes = [_waiting_note(p, states.get(p.waits_for)) for p in listing.processes if p.waits_for]
+    notes = [_waiting_note(p, states.get(p.waits_for), listing.operator_may_start)
+             for p in listing.processes if p.waits_for]
     return "\n".join([head, table(
         ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "RSS", "IN", "OUT", "DROPS",
          "REFUSED"], rows), *notes])
 
 
-def _waiting_note(process: ProcessInfo, dependency: ProcessInfo | None) -> str:
+def _waiting_note(process: ProcessInfo, dependency: ProcessInfo | None,
+                  operator_may_start: bool) -> str:
     how = ""
     if dependency is not None:
         ended = [dependency.state, *([dependency.last_exit] if dependency.last_exit else [])]
         how = f" ({', '.join(ended)})"
-    return (f"{process.name} waits for {process.waits_for}{how}: "
-            f"`carnel start {process.waits_for}` starts both")
+    remedy = (f"`carnel start {process.waits_for}` starts both" if operator_may_start else
+              "booting the image again starts both (its [operator] may not call kernel.start)")
+    return f"{process.name} waits for {process.waits_for}{how}: {remedy}"
 
 
 def format_stats(stats: BusStats) -> str:

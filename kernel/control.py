@@ -83,7 +83,8 @@ class Control:
             ))
         return ProcessList(image=kernel.image.name, hot_path=kernel.router.impl.name,
                            phase=kernel.supervisor.phase.value, processes=processes,
-                           image_file=kernel.image.file)
+                           image_file=kernel.image.file,
+                           operator_may_start=kernel.operator_may_start)
 
     def stats(self, payload: bytes) -> BusStats:
         stats = self.kernel.router.stats()

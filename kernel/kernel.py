@@ -90,7 +90,7 @@ class Kernel:
                 raise BootError(f"image {self.image.name}, [process.{spec.name}]: {problem}")
         access = access_control(self.image)
         # What `blocked` suggests: `carnel start` only where the image lets the operator use it.
-        self._operator_may_start = AccessPolicy(OPERATOR, access.operator).allows(
+        self.operator_may_start = AccessPolicy(OPERATOR, access.operator).allows(
             Verb.CALL, "kernel.start")
         self.router = Router(self.ctx, RouterSettings(
             endpoint=endpoint,
@@ -219,7 +219,7 @@ class Kernel:
             how = "failed and is not restarted" if action.on_state is sv.ProcessState.FAILED \
                 else "was stopped"
             ended = f" ({action.on_exit})" if action.on_exit else ""
-            hint = (f"`carnel start {action.on}` starts both" if self._operator_may_start else
+            hint = (f"`carnel start {action.on}` starts both" if self.operator_may_start else
                     "booting the image again starts both: its [operator] may not call "
                     "kernel.start")
             self.log.warning("blocked", target=action.name, after=action.on,

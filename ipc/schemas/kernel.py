@@ -30,6 +30,8 @@ class ProcessList(msgspec.Struct, frozen=True, kw_only=True, tag="process_list")
     phase: str
     processes: list[ProcessInfo]
     image_file: str = ""  # the file the running image was read from; "" if it is bundled
+    # Whether the image's [operator] may call kernel.start: what a waiting process's note says.
+    operator_may_start: bool = True
 
 
 class ProcessName(msgspec.Struct, frozen=True, kw_only=True, tag="process_name"):

@@ -121,6 +121,9 @@ async def test_the_blocked_hint_names_no_command_the_operator_may_not_use(stack_
     assert "carnel start" not in blocked
     assert "hint='booting the image again starts both: its [operator] may not call " \
         "kernel.start'" in blocked
+    assert stack.carnel("ps").stdout.splitlines()[-1] == (
+        "nav waits for setup (failed, exit 3): booting the image again starts both "
+        "(its [operator] may not call kernel.start)")
     assert await stack.stop() == 0
 
 

@@ -96,8 +96,7 @@ FAILED_SETUP = (f'[process.setup]\ncommand = ["{PY}", "-c", "import sys; sys.exi
 
 
 async def test_a_process_whose_dependency_failed_says_what_it_waits_for(stack_factory):
-    setup = FAILED_SETUP
-    stack = stack_factory(image(setup + worker("nav", after=["setup"])))
+    stack = stack_factory(image(FAILED_SETUP + worker("nav", after=["setup"])))
     stack.start()
     status = await stack.wait_for_notification("STATUS=nav waits for setup")
     assert status == "STATUS=nav waits for setup, which failed and is not restarted"

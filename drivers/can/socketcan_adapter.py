@@ -108,6 +108,15 @@ class SocketCanReader:
         self.channel = channel
         self._max_batch = max_batch
 
+    def _count_drops(self, ancillary: list[tuple[int, int, bytes]], before: int) -> int:
+        """Count as queue_overflow what the OS dropped since its running count was `before`;
+        returns the count now."""
+        so_far = dropped_so_far(ancillary)
+        if so_far is None or so_far == before:
+            return before
+        self.rejections.add("queue_overflow", (so_far - before) % 2**32)
+        return so_far
+
     async def run(self, sock: socket.socket, deliver: Deliver) -> NoReturn:
         """Read `sock` (non-blocking) until it fails: OSError from the kernel, DeviceLost at EOF."""
         channel, rejections, max_batch = self.channel, self.rejections, self._max_batch
@@ -124,10 +133,7 @@ class SocketCanReader:
                         buffer = recv(CANFD_MTU)
                     else:
                         buffer, ancillary, _, _ = recvmsg(CANFD_MTU, _ANCILLARY_SPACE)
-                        so_far = dropped_so_far(ancillary)
-                        if so_far is not None and so_far != dropped:
-                            rejections.add("queue_overflow", (so_far - dropped) % 2**32)
-                            dropped = so_far
+                        dropped = self._count_drops(ancillary, dropped)
                 except BlockingIOError:
                     break
                 except OSError as exc:

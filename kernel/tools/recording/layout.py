@@ -31,11 +31,6 @@ PROFILE = "carnel"
 STDIN = Path("-")  # a recording to read from stdin, as info's and replay's file argument
 STDIN_IS_A_TERMINAL = ("- reads a recording from stdin, which is a terminal: pipe one in "
                        "(carnel record -o - ... | carnel info -)")
-
-
-def recording_name(path: Path) -> str:
-    """A recording's file argument as messages name it."""
-    return "stdin" if path == STDIN else str(path)
 MESSAGE_ENCODING = "msgpack"
 SCHEMA_ENCODING = "jsonschema"
 ATTACHMENTS_SUFFIX = "/attachments"
@@ -43,6 +38,11 @@ SOURCE, FLAGS, ATTACHMENTS_OF = "source", "flags", "attachments_of"
 
 _frames_decoder = msgspec.msgpack.Decoder(list[bytes])
 _encode = msgspec.msgpack.Encoder().encode
+
+
+def recording_name(path: Path) -> str:
+    """A recording's file argument as messages name it."""
+    return "stdin" if path == STDIN else str(path)
 
 
 @dataclass(frozen=True, slots=True)

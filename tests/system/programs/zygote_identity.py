@@ -37,10 +37,10 @@ async def main() -> None:
         output = b""
         while chunk := os.read(out_r, 4096):
             output += chunk
-        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         sys.stdout.write(output.decode())
-        if os.waitstatus_to_exitcode(status):
-            print(f"exit {os.waitstatus_to_exitcode(status)}")
+        if code:
+            print(f"exit {code}")
     finally:
         server.close()
 
